@@ -1,0 +1,37 @@
+# huiliu — every target does its own set-up on a machine with only Python 3.11+.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+LANDING     ?= .huiliu/landing
+DEMO_DATE   ?= $(shell $(PYTHON) -c "import re;print(re.search(r'first_batch_date:\s*(\S+)', open('partitions.yaml').read())[1])")
+DEMO_PEOPLE ?= 20000
+DEMO_SEED   ?= 7
+
+.PHONY: install demo test lint db-stop clean-demo
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The main job: a realistic batch for the first batch date, ingested, staged, reconciled.
+demo: $(STAMP)
+	@test -f $(LANDING)/summary/$(DEMO_DATE).json || \
+	  $(BIN)/huiliu generate --landing $(LANDING) --date $(DEMO_DATE) \
+	    --people $(DEMO_PEOPLE) --seed $(DEMO_SEED)
+	$(BIN)/huiliu run --landing $(LANDING) --date $(DEMO_DATE)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check pipelines tests
+
+db-stop: $(STAMP)
+	$(BIN)/huiliu db-stop
+
+clean-demo:
+	rm -rf $(LANDING)

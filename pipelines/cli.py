@@ -1,0 +1,86 @@
+"""`huiliu`: the operators' command line (contracts/warehouse.md)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_NOTHING_PUBLISHED, EXIT_SOME_REJECTED = 0, 1, 2
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a YYYY-MM-DD date") from exc
+
+
+def cmd_db_url(_: argparse.Namespace) -> int:
+    from pipelines.warehouse import database_url
+
+    print(database_url())
+    return EXIT_OK
+
+
+def cmd_db_stop(_: argparse.Namespace) -> int:
+    import os
+
+    from pipelines.warehouse import stop_local_server
+
+    if os.environ.get("HUILIU_DATABASE_URL"):
+        print("HUILIU_DATABASE_URL is set: huiliu does not manage that server", file=sys.stderr)
+        return EXIT_OK
+    print("stopped" if stop_local_server() else "the local PostgreSQL was not running")
+    return EXIT_OK
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from pipelines.generate import run_from_args
+
+    return run_from_args(args)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipelines.runner import run_batch_date
+
+    report = run_batch_date(Path(args.landing), args.date)
+    print(report.render())
+    for line in report.rejections:
+        print(f"rejected: {line}", file=sys.stderr)
+    if report.failure:
+        print(f"nothing published: {report.failure}", file=sys.stderr)
+        return EXIT_NOTHING_PUBLISHED
+    return EXIT_SOME_REJECTED if report.rejections else EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="huiliu", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write a realistic province and city batch")
+    from pipelines.generate import add_arguments
+
+    add_arguments(gen)
+    gen.set_defaults(func=cmd_generate)
+
+    run = sub.add_parser("run", help="ingest, transform, gate and publish one batch date")
+    run.add_argument("--landing", required=True, help="landing directory")
+    run.add_argument("--date", required=True, type=_date, help="batch date YYYY-MM-DD")
+    run.set_defaults(func=cmd_run)
+
+    sub.add_parser("db-url", help="print the warehouse URL (starts the local server)"
+                   ).set_defaults(func=cmd_db_url)
+    sub.add_parser("db-stop", help="stop the project's local PostgreSQL"
+                   ).set_defaults(func=cmd_db_stop)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

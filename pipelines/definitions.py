@@ -1,0 +1,24 @@
+"""The Dagster Definitions of huiliu, assembled from one module per concern."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.ingest.accounting import batch_file_accounts, files_reconcile
+from pipelines.ingest.assets import county_divisions, ingest_batches
+from pipelines.resources import Landing, Warehouse
+from pipelines.transform import dbt_resource, huiliu_dbt_models
+
+# One job for a batch date: ingest it, transform everything, reconcile.
+batch_job = dg.define_asset_job(
+    "batch_job",
+    selection=dg.AssetSelection.all(),
+    description="Ingest the batches of one date and rebuild the governed warehouse.",
+)
+
+defs = dg.Definitions(
+    assets=[county_divisions, ingest_batches, huiliu_dbt_models, batch_file_accounts],
+    asset_checks=[files_reconcile],
+    jobs=[batch_job],
+    resources={"warehouse": Warehouse(), "landing": Landing(), "dbt": dbt_resource},
+)

@@ -1,0 +1,100 @@
+"""DDL of the raw and governance relations that ingestion owns.
+
+`raw.<dataset>` keeps every record of every loaded file as text, exactly as delivered
+(decoded, unquoted, empty → NULL), with the physical line where the record starts.
+Row rules are judged downstream, in dbt staging, so the raw history never changes.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from pipelines.contract import DATASETS
+from pipelines.topology import Topology
+
+BATCH_FILES_DDL = """
+CREATE TABLE IF NOT EXISTS governance.batch_files (
+    file_id          bigserial PRIMARY KEY,
+    source           text        NOT NULL,
+    batch_date       date        NOT NULL,
+    delivery         text        NOT NULL,
+    dataset          text        NOT NULL,
+    path             text        NOT NULL,
+    encoding         text,
+    mode             text,
+    status           text        NOT NULL CHECK (status IN ('loaded', 'rejected', 'superseded')),
+    reason           text,
+    message          text,
+    rows_received    integer,
+    rows_loaded      integer     NOT NULL DEFAULT 0,
+    rows_kept_aside  integer     NOT NULL DEFAULT 0,
+    received_at      timestamptz NOT NULL DEFAULT now(),
+    superseded_by    bigint REFERENCES governance.batch_files (file_id),
+    UNIQUE (delivery, dataset, path)
+);
+CREATE INDEX IF NOT EXISTS batch_files_batch ON governance.batch_files (source, batch_date, dataset);
+COMMENT ON TABLE governance.batch_files IS '每个交付文件一行: 状态、拒收原因、接收/入库/留置行数';
+"""
+
+# RFC 4180 fields of one record that holds quotes (records without quotes are split with
+# string_to_array, much faster). A quoted field loses its quotes and "" becomes ".
+# A record that is not a sequence of RFC 4180 fields gives NULL.
+CSV_FIELDS_DDL = r"""
+CREATE OR REPLACE FUNCTION raw.csv_fields(rec text) RETURNS text[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT CASE WHEN (',' || rec) ~ '^(,("([^"]|"")*"|[^,"]*))*$' THEN (
+    SELECT coalesce(array_agg(
+        CASE WHEN left(m[1], 1) = '"'
+             THEN replace(substr(m[1], 2, length(m[1]) - 2), '""', '"')
+             ELSE m[1] END ORDER BY ord), '{}')
+    FROM regexp_matches(',' || rec, ',("(?:[^"]|"")*"|[^,"]*)', 'g') WITH ORDINALITY AS t(m, ord)
+    ) END  -- NULL: a stray quote makes the record malformed (kept aside as field_count)
+$$;
+"""
+
+DIVISIONS_DDL = """
+CREATE TABLE IF NOT EXISTS governance.divisions (
+    code       text PRIMARY KEY,
+    level      text NOT NULL CHECK (level IN ('town', 'village')),
+    name       text NOT NULL,
+    town_code  text NOT NULL
+);
+COMMENT ON TABLE governance.divisions IS '本县统计用区划代码 (镇街 9 位, 村社区 12 位), 来自 partitions.yaml';
+"""
+
+
+def ensure_schemas(conn: psycopg.Connection) -> None:
+    """Create raw and governance relations if missing (idempotent)."""
+    conn.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    conn.execute("CREATE SCHEMA IF NOT EXISTS governance")
+    conn.execute(BATCH_FILES_DDL)
+    conn.execute(DIVISIONS_DDL)
+    conn.execute(CSV_FIELDS_DDL)
+    for ds in DATASETS.values():
+        cols = [sql.SQL("{} text").format(sql.Identifier(c)) for c in ds.column_names]
+        conn.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS raw.{} (file_id bigint NOT NULL, "
+                "line_number integer NOT NULL, field_count integer NOT NULL, {})"
+            ).format(sql.Identifier(ds.name), sql.SQL(", ").join(cols))
+        )
+        conn.execute(
+            sql.SQL("CREATE INDEX IF NOT EXISTS {} ON raw.{} (file_id)").format(
+                sql.Identifier(f"{ds.name}_file"), sql.Identifier(ds.name)
+            )
+        )
+
+
+def sync_divisions(conn: psycopg.Connection, topology: Topology) -> int:
+    """Replace governance.divisions with the topology's towns and villages."""
+    rows = [(t.code, "town", t.name, t.code) for t in topology.towns]
+    rows += [(v.code, "village", v.name, v.town_code) for v in topology.villages]
+    with conn.transaction():
+        conn.execute("DELETE FROM governance.divisions")
+        with conn.cursor() as cur, cur.copy(
+            "COPY governance.divisions (code, level, name, town_code) FROM STDIN"
+        ) as copy:
+            for row in rows:  # the county's ~320 divisions, not batch rows
+                copy.write_row(row)
+    return len(rows)

@@ -1,0 +1,47 @@
+"""Dagster resources: the warehouse connection and the landing directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import dagster as dg
+import psycopg
+
+from pipelines.warehouse import STATE_DIR, database_url
+
+DEFAULT_LANDING = str(STATE_DIR / "landing")
+
+
+class Warehouse(dg.ConfigurableResource):
+    """PostgreSQL: HUILIU_DATABASE_URL, else the project's local server (started on demand)."""
+
+    url: str | None = None
+
+    def resolved_url(self) -> str:
+        return self.url or database_url()
+
+    def connect(self, autocommit: bool = True) -> psycopg.Connection:
+        return psycopg.connect(self.resolved_url(), autocommit=autocommit)
+
+    def dbt_env(self) -> dict[str, str]:
+        """The connection as the HUILIU_PG_* variables dbt's profile reads."""
+        parts = urlsplit(self.resolved_url())
+        return {
+            "HUILIU_PG_HOST": parts.hostname or "127.0.0.1",
+            "HUILIU_PG_PORT": str(parts.port or 5432),
+            "HUILIU_PG_USER": unquote(parts.username or ""),
+            "HUILIU_PG_PASSWORD": unquote(parts.password or ""),
+            "HUILIU_PG_DBNAME": parts.path.lstrip("/") or "huiliu",
+        }
+
+
+class Landing(dg.ConfigurableResource):
+    """Where the province and the city drop their batches."""
+
+    path: str = os.environ.get("HUILIU_LANDING", DEFAULT_LANDING)
+
+    @property
+    def root(self) -> Path:
+        return Path(self.path)

@@ -1,0 +1,89 @@
+"""Run one batch date through the Definitions in-process, as `huiliu run` does.
+
+The same job the UI launches: nothing here re-implements a step, it only reads the
+outcome back from governance.batch_files for the operator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.ingest.accounting import markdown
+
+
+@dataclass
+class RunReport:
+    batch_date: dt.date
+    run_id: str | None = None
+    rows: list[tuple] = field(default_factory=list)
+    rejections: list[str] = field(default_factory=list)
+    failure: str | None = None
+
+    def render(self) -> str:
+        head = f"huiliu run {self.batch_date.isoformat()}  run_id={self.run_id}"
+        if not self.rows:
+            return head + "\n(no file of this date was received)"
+        table = markdown(["dataset", "rows received", "rows loaded", "rows kept aside",
+                          "files rejected"], self.rows)
+        return f"{head}\n{table}"
+
+
+ROWS_FOR_DATE = """
+SELECT dataset,
+       coalesce(sum(rows_received), 0),
+       coalesce(sum(rows_loaded) FILTER (WHERE status = 'loaded'), 0),
+       coalesce(sum(rows_kept_aside) FILTER (WHERE status = 'loaded'), 0),
+       count(*) FILTER (WHERE status = 'rejected')
+FROM governance.batch_files
+WHERE batch_date = %s AND status <> 'superseded'
+GROUP BY dataset ORDER BY dataset
+"""
+
+REJECTED_FOR_DATE = """
+SELECT source || '/' || batch_date || '/' || path || ': ' || reason || ': ' || coalesce(message, '')
+FROM governance.batch_files
+WHERE batch_date = %s AND status = 'rejected'
+ORDER BY source, path
+"""
+
+
+def _instance() -> dg.DagsterInstance:
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else (
+        dg.DagsterInstance.ephemeral())
+
+
+def run_batch_date(landing: Path, day: dt.date) -> RunReport:
+    from pipelines.definitions import defs
+    from pipelines.ingest.batches import complete_batches
+    from pipelines.warehouse import connect
+
+    report = RunReport(day)
+    if not complete_batches(landing, day):
+        report.failure = f"no complete batch (with manifest.json) for {day} under {landing}"
+        return report
+    job = defs.resolve_job_def("batch_job")
+    result = job.execute_in_process(
+        partition_key=day.isoformat(),
+        run_config={"resources": {"landing": {"config": {"path": str(landing.resolve())}}}},
+        instance=_instance(),
+        raise_on_error=False,
+    )
+    report.run_id = result.run_id
+    with connect() as conn:
+        report.rows = conn.execute(ROWS_FOR_DATE, (day,)).fetchall()
+        report.rejections = [r[0] for r in conn.execute(REJECTED_FOR_DATE, (day,)).fetchall()]
+    if not result.success:
+        failed = [e for e in result.all_events if e.is_step_failure]
+        detail = "; ".join(
+            f"{e.step_key}: {e.step_failure_data.error.message.strip().splitlines()[0]}"
+            for e in failed if e.step_failure_data and e.step_failure_data.error
+        )
+        report.failure = f"run {result.run_id} failed: {detail or 'see the Dagster run log'}"
+    elif not any(r[2] for r in report.rows):
+        report.failure = "no file of this date could be loaded"
+    return report

@@ -1,0 +1,81 @@
+"""dbt, wired into Dagster: every dbt model is an asset downstream of the raw assets.
+
+The manifest is prepared on import when it is missing or older than the dbt sources, so
+`huiliu run`, the tests and the UI never need a manual `dbt parse`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from pipelines.resources import Warehouse
+from pipelines.topology import PROJECT_ROOT
+
+DBT_DIR = PROJECT_ROOT / "dbt_project"
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+
+dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
+
+# Asset groups read as the architecture: ingest → staging → governance → tiers → publish.
+_GROUP_BY_FOLDER = {"staging": "staging", "intermediate": "staging", "governance": "governance"}
+
+
+def _sources_changed_since(manifest: Path) -> bool:
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    watched = ("models", "macros", "seeds", "tests", "dbt_project.yml", "profiles.yml")
+    for name in watched:
+        path = DBT_DIR / name
+        files = path.rglob("*") if path.is_dir() else [path]
+        if any(f.is_file() and f.stat().st_mtime > built for f in files):
+            return True
+    return False
+
+
+def prepare_manifest() -> Path:
+    """Run `dbt parse` when the manifest is missing or stale; return its path."""
+    if _sources_changed_since(dbt_project.manifest_path):
+        os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+        dbt_project.preparer.prepare(dbt_project)
+    return dbt_project.manifest_path
+
+
+class HuiliuTranslator(DagsterDbtTranslator):
+    """Keys are [schema, name], so dbt sources line up with the ingest assets."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
+        schema = dbt_resource_props.get("config", {}).get("schema") or "public"
+        return dg.AssetKey([schema, dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        folder = fqn[1] if len(fqn) > 2 else "staging"
+        return _GROUP_BY_FOLDER.get(folder, folder)
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return ["team:data-engineering"]
+
+
+@dbt_assets(
+    manifest=prepare_manifest(),
+    project=dbt_project,
+    dagster_dbt_translator=HuiliuTranslator(),
+)
+def huiliu_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
+                      warehouse: Warehouse):
+    """One `dbt build` over the selected models: few invocations, partial parsing kept."""
+    os.environ.update(warehouse.dbt_env())
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
