@@ -143,6 +143,7 @@ def _load(conn: psycopg.Connection, manifest: Manifest, entry: FileEntry, where:
     if not path.is_file():
         raise FileRejected("file_missing", f"{where}: the file is not there")
 
+    conn.execute("SET LOCAL jit = off")  # temp tables have no statistics: JIT misjudges
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS huiliu_lines "
                  "(n bigint GENERATED ALWAYS AS IDENTITY, line text) ON COMMIT DROP")
     header, quotes = _stream(conn, path, entry, where)
@@ -172,10 +173,11 @@ def _load(conn: psycopg.Connection, manifest: Manifest, entry: FileEntry, where:
     conn.execute(
         sql.SQL(
             "INSERT INTO raw.{table} (file_id, line_number, field_count, {columns}) "
-            "SELECT {file_id}, line_number, coalesce(cardinality(f), 0), {values} FROM ("
+            "WITH r AS MATERIALIZED ("  # split each record once, not once per column
             "  SELECT line_number, CASE WHEN strpos(rec, '\"') = 0 "
             "    THEN string_to_array(rec, ',') ELSE raw.csv_fields(rec) END AS f "
-            "  FROM huiliu_records) r"
+            "  FROM huiliu_records) "
+            "SELECT {file_id}, line_number, coalesce(cardinality(f), 0), {values} FROM r"
         ).format(table=sql.Identifier(entry.dataset), columns=columns,
                  file_id=sql.Literal(file_id), values=values)
     )
@@ -269,25 +271,30 @@ def _stream(conn: psycopg.Connection, path: Path, entry: FileEntry, where: str
     return header, quotes
 
 
-# Lines → records. A line continues the previous record when the quotes before it are
-# open (odd count so far). Trailing blank lines are not records.
+# Lines → records. A line with an odd number of quotes opens a multi-line record and the
+# next such line closes it (the file is not truncated, so they pair up); every other line
+# is a record of its own. Only the few odd lines are sorted. Blank lines at the end are
+# not records.
 _ASSEMBLE_RECORDS = """
 CREATE TEMP TABLE huiliu_records ON COMMIT DROP AS
-WITH l AS (
-    SELECT n, line, ((length(line) - length(replace(line, '"', ''))) % 2) AS odd
-    FROM huiliu_lines WHERE n > 1
-), p AS (
-    SELECT n, line, odd, sum(odd) OVER (ORDER BY n) - odd AS open_before FROM l
-), s AS (
-    SELECT n, line, sum(CASE WHEN open_before % 2 = 0 THEN 1 ELSE 0 END)
-           OVER (ORDER BY n) AS rid
-    FROM p
-), r AS (
-    SELECT min(n) AS line_number, string_agg(line, E'\\n' ORDER BY n) AS rec
-    FROM s GROUP BY rid
+WITH odd AS (
+    SELECT n, row_number() OVER (ORDER BY n) AS k FROM huiliu_lines
+    WHERE n > 1 AND strpos(line, '"') > 0
+      AND (length(line) - length(replace(line, '"', ''))) % 2 = 1
+), spans AS (
+    SELECT o.n AS first, c.n AS last FROM odd o JOIN odd c ON c.k = o.k + 1 WHERE o.k % 2 = 1
+), members AS MATERIALIZED (
+    SELECT s.first, g.n FROM spans s, generate_series(s.first, s.last) AS g(n)
+), joined AS (
+    SELECT m.first AS line_number, string_agg(l.line, E'\\n' ORDER BY l.n) AS rec
+    FROM members m JOIN huiliu_lines l USING (n) GROUP BY m.first
+), singles AS (
+    SELECT l.n AS line_number, l.line AS rec FROM huiliu_lines l
+    WHERE l.n > 1 AND NOT EXISTS (SELECT 1 FROM members m WHERE m.n = l.n)
 )
-SELECT line_number::integer, rec FROM r
-WHERE rec <> '' OR line_number < (SELECT coalesce(max(line_number), 0) FROM r WHERE rec <> '')
+SELECT line_number::integer, rec
+FROM (SELECT * FROM singles UNION ALL SELECT * FROM joined) r
+WHERE line_number <= (SELECT coalesce(max(n), 0) FROM huiliu_lines WHERE line <> '')
 """
 
 _OPEN_RECORD_START = """
