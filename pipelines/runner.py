@@ -57,7 +57,7 @@ def _instance() -> dg.DagsterInstance:
         dg.DagsterInstance.ephemeral())
 
 
-def run_batch_date(landing: Path, day: dt.date) -> RunReport:
+def run_batch_date(landing: Path, day: dt.date, log_level: str = "WARNING") -> RunReport:
     from pipelines.definitions import defs
     from pipelines.ingest.batches import complete_batches
     from pipelines.warehouse import connect
@@ -69,7 +69,10 @@ def run_batch_date(landing: Path, day: dt.date) -> RunReport:
     job = defs.resolve_job_def("batch_job")
     result = job.execute_in_process(
         partition_key=day.isoformat(),
-        run_config={"resources": {"landing": {"config": {"path": str(landing.resolve())}}}},
+        run_config={
+            "resources": {"landing": {"config": {"path": str(landing.resolve())}}},
+            "loggers": {"console": {"config": {"log_level": log_level}}},
+        },
         instance=_instance(),
         raise_on_error=False,
     )

@@ -4,7 +4,6 @@ The manifest is prepared on import when it is missing or older than the dbt sour
 `huiliu run`, the tests and the UI never need a manual `dbt parse`.
 """
 
-from __future__ import annotations
 
 import os
 import sys
@@ -75,7 +74,9 @@ def huiliu_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
                       warehouse: Warehouse):
     """One `dbt build` over the selected models: few invocations, partial parsing kept."""
     os.environ.update(warehouse.dbt_env())
-    yield from dbt.cli(["build"], context=context).stream()
+    # dbt unit tests run in `make test`, not in every production build.
+    args = ["build", "--exclude-resource-type", "unit_test"]
+    yield from dbt.cli(args, context=context).stream()
 
 
 dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)

@@ -5,7 +5,6 @@ governance.kept_aside_rows — never one derived from the other — so the check
 received = loaded + kept aside can fail.
 """
 
-from __future__ import annotations
 
 import dagster as dg
 import psycopg

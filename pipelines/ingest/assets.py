@@ -1,6 +1,5 @@
 """Dagster assets of ingestion: the county topology and the raw datasets per batch date."""
 
-from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict

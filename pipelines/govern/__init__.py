@@ -1,0 +1,1 @@
+"""Govern: classify, grade and desensitize (dbt does the work; this holds the key)."""
