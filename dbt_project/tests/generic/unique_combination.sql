@@ -1,0 +1,7 @@
+{#- The combination of `columns` is unique in the model (a composite key). -#}
+{% test unique_combination(model, columns) %}
+select {{ columns | join(', ') }}, count(*) as n
+from {{ model }}
+group by {{ columns | join(', ') }}
+having count(*) > 1
+{% endtest %}
