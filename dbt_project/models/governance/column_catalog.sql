@@ -1,0 +1,54 @@
+{#- One row per dataset column: its class, what content detection found in it, its grade and
+    the action for each audience. Grade = the highest of the contract's grade, the class's
+    policy grade, an override, and the grade of a class detected in its content (the policy
+    may raise the contract's grade, never lower it). Per audience the action is the class's
+    policy action (or the grade's default when the class has none), made stricter by the
+    detected class's action when content detection found personal data. -#}
+with columns as (
+    select * from {{ ref('column_classes') }}
+),
+detected as (
+    select dataset, column_name, detected_class from {{ ref('content_detection') }}
+    where detected_class is not null
+),
+graded as (
+    select
+        c.dataset, c.position, c.column_name, c.label, c.class, d.detected_class,
+        c.contract_grade,
+        greatest(c.contract_grade, p.grade, coalesce(o.grade, 0), coalesce(dp.grade, 0)) as grade,
+        greatest(c.contract_grade, p.grade, coalesce(o.grade, 0)) as declared_grade,
+        p.action_city as p_city, p.action_owner as p_owner, p.action_granted as p_granted,
+        p.action_town as p_town, p.action_village as p_village,
+        dp.action_city as d_city, dp.action_owner as d_owner, dp.action_granted as d_granted,
+        dp.action_town as d_town, dp.action_village as d_village
+    from columns c
+    join {{ ref('class_policy') }} p on p.class = c.class
+    left join {{ ref('grade_overrides') }} o
+        on o.dataset = c.dataset and o.column_name = c.column_name
+    left join detected d on d.dataset = c.dataset and d.column_name = c.column_name
+    left join {{ ref('class_policy') }} dp on dp.class = d.detected_class
+),
+with_defaults as (
+    select g.*,
+        coalesce(g.p_city, a.action_city) as b_city,
+        coalesce(g.p_owner, a.action_owner) as b_owner,
+        coalesce(g.p_granted, a.action_granted) as b_granted,
+        coalesce(g.p_town, a.action_town) as b_town,
+        coalesce(g.p_village, a.action_village) as b_village
+    from graded g
+    join {{ ref('grade_actions') }} a on a.grade = g.declared_grade
+)
+select
+    dataset,
+    position,
+    column_name,
+    label,
+    class,
+    detected_class,
+    contract_grade,
+    grade,
+    {%- for audience in ['city', 'owner', 'granted', 'town', 'village'] %}
+    {{ stricter_action('b_' ~ audience, 'd_' ~ audience) }} as action_{{ audience }}
+    {{- ',' if not loop.last }}
+    {%- endfor %}
+from with_defaults

@@ -1,0 +1,2 @@
+{{ config(post_hook="{{ tier_comments('disability_certificates', 'city') }}") }}
+{{ tier_relation('disability_certificates', 'city') }}

@@ -1,0 +1,2 @@
+{{ config(post_hook="{{ tier_comments('enterprise_registry', 'town') }}") }}
+{{ tier_relation('enterprise_registry', 'town') }}
