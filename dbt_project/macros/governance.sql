@@ -20,7 +20,8 @@ case when {{ detected }} is not null
     "select column_name, class, " ~ column ~ ", label, grade from " ~ ref('column_catalog')
     ~ " where dataset = '" ~ dataset ~ "' order by position") -%}
 {%- set rows = [] -%}
-{%- for r in result -%}
+{%- for r in result if r[0] != 'op' -%}
+  {#- op is consumed by the delta fold: the current state has no such column -#}
   {%- set action = r[2] -%}
   {#- a grant at level clear_names shows names and phones in clear -#}
   {%- if audience == 'clear_names' and r[1] in ['person_name', 'phone'] -%}{%- set action = 'keep' -%}{%- endif -%}

@@ -64,12 +64,37 @@ COMMENT ON TABLE governance.divisions IS '本县统计用区划代码 (镇街 9 
 """
 
 
+UNITS_DDL = """
+CREATE TABLE IF NOT EXISTS governance.units (
+    schema_name text PRIMARY KEY,
+    tier        text NOT NULL CHECK (tier IN ('city', 'department', 'town', 'village')),
+    code        text NOT NULL,
+    name        text NOT NULL,
+    town_code   text
+);
+COMMENT ON TABLE governance.units IS '各单位 (市本级/部门/镇街/村社区) 及其 schema 与角色名, 来自 partitions.yaml';
+CREATE TABLE IF NOT EXISTS governance.grants (
+    unit        text NOT NULL,
+    dataset     text NOT NULL,
+    level       text NOT NULL,
+    approval    text NOT NULL,
+    expires     date NOT NULL,
+    PRIMARY KEY (unit, dataset)
+);
+COMMENT ON TABLE governance.grants IS '权限申请: 单位、数据集、级别、审批号、到期日 (过期即失效)';
+CREATE OR REPLACE VIEW governance.grants_in_force AS
+    SELECT * FROM governance.grants WHERE expires >= current_date;
+COMMENT ON VIEW governance.grants_in_force IS '当前有效的权限申请 (未过期)';
+"""
+
+
 def ensure_schemas(conn: psycopg.Connection) -> None:
     """Create raw and governance relations if missing (idempotent)."""
     conn.execute("CREATE SCHEMA IF NOT EXISTS raw")
     conn.execute("CREATE SCHEMA IF NOT EXISTS governance")
     conn.execute(BATCH_FILES_DDL)
     conn.execute(DIVISIONS_DDL)
+    conn.execute(UNITS_DDL)
     conn.execute(CSV_FIELDS_DDL)
     for ds in DATASETS.values():
         cols = [sql.SQL("{} text").format(sql.Identifier(c)) for c in ds.column_names]
@@ -87,14 +112,29 @@ def ensure_schemas(conn: psycopg.Connection) -> None:
 
 
 def sync_divisions(conn: psycopg.Connection, topology: Topology) -> int:
-    """Replace governance.divisions with the topology's towns and villages."""
-    rows = [(t.code, "town", t.name, t.code) for t in topology.towns]
-    rows += [(v.code, "village", v.name, v.town_code) for v in topology.villages]
-    with conn.transaction():
-        conn.execute("DELETE FROM governance.divisions")
-        with conn.cursor() as cur, cur.copy(
-            "COPY governance.divisions (code, level, name, town_code) FROM STDIN"
-        ) as copy:
-            for row in rows:  # the county's ~320 divisions, not batch rows
-                copy.write_row(row)
-    return len(rows)
+    """Replace governance.divisions, units and grants with the topology's."""
+    divisions = [(t.code, "town", t.name, t.code) for t in topology.towns]
+    divisions += [(v.code, "village", v.name, v.town_code) for v in topology.villages]
+    units = [("city", "city", topology.county_code, topology.county_name, None)]
+    units += [(u.schema, u.tier, u.code, u.name, u.town_code) for u in topology.units]
+    grants = [(g.unit, g.dataset, g.level, g.approval, g.expires) for g in topology.grants]
+    with conn.transaction():  # the county's ~400 entries, not batch rows
+        _replace(conn, "governance.divisions", ("code", "level", "name", "town_code"), divisions)
+        _replace(conn, "governance.units", ("schema_name", "tier", "code", "name", "town_code"),
+                 units)
+        _replace(conn, "governance.grants", ("unit", "dataset", "level", "approval", "expires"),
+                 grants)
+    return len(divisions)
+
+
+def _replace(conn: psycopg.Connection, table: str, columns: tuple[str, ...], rows: list[tuple]
+             ) -> None:
+    schema, name = table.split(".")
+    target = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(name))
+    conn.execute(sql.SQL("DELETE FROM {}").format(target))
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    with conn.cursor() as cur, cur.copy(
+        sql.SQL("COPY {} ({}) FROM STDIN").format(target, cols)
+    ) as copy:
+        for row in rows:
+            copy.write_row(row)

@@ -57,18 +57,25 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     END
 $$;
 
--- Free text: identity numbers (18/15), bank cards (16-19 digits) and mobiles inside a
--- value are masked in place; full-width digits are normalised first so none slip by.
+-- Free text: identity numbers (18/15), certificate numbers (id + 2), bank cards (16-19
+-- digits, also in groups of four) and mobiles inside a value are masked in place;
+-- full-width digits are normalised first so none slip by.
 CREATE OR REPLACE FUNCTION privacy.mask_free_text(value text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN value IS NULL THEN NULL ELSE
         regexp_replace(
           regexp_replace(
-            translate(value, '０１２３４５６７８９ｘＸ', '0123456789xX'),
-            -- identity numbers (15/18) and bank cards (16-19): first six and last four kept
-            '(?<![0-9])([0-9]{6})[0-9]{5,9}([0-9]{3}[0-9Xx])(?![0-9])', '\1********\2', 'g'),
-          -- mobiles, also written 138-0013-8000 or 138 0013 8000
-          '(?<![0-9])(1[3-9][0-9])[- ]?[0-9]{4}[- ]?([0-9]{4})(?![0-9])', '\1****\2', 'g')
+            regexp_replace(
+              translate(value, '０１２３４５６７８９ｘＸ', '0123456789xX'),
+              -- any run of 15+ digits (ids, 20-character certificate numbers with an X inside,
+              -- bank cards): first six and last four kept
+              '(?<![0-9])([0-9]{6})[0-9]{5,}(?:[Xx](?=[0-9]))?([0-9Xx]{4})(?![0-9])',
+              '\1********\2', 'g'),
+            -- bank cards written in groups of four: 6228 4800 1234 5678 903
+            '(?<![0-9])([0-9]{4})(?:[- ][0-9]{4}){2,3}[- ]([0-9]{1,4})(?![0-9])',
+            '\1 **** **** \2', 'g'),
+          -- mobiles, also written 138-0013-8000, 138 0013 8000 or +8613800138000
+          '(?<![0-9])((?:86)?1[3-9][0-9])[- ]?[0-9]{4}[- ]?([0-9]{4})(?![0-9])', '\1****\2', 'g')
     END
 $$;
 
