@@ -43,9 +43,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import contextlib
+
     from pipelines.runner import run_batch_date
 
-    report = run_batch_date(Path(args.landing), args.date)
+    # dbt's progress lines go to stderr: stdout carries the run's summary only.
+    with contextlib.redirect_stdout(sys.stderr):
+        report = run_batch_date(Path(args.landing), args.date)
     print(report.render())
     for line in report.rejections:
         print(f"rejected: {line}", file=sys.stderr)

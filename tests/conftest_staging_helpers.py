@@ -170,6 +170,7 @@ class RawFixtures:
 
 def create_database(admin_url: str, name: str) -> str:
     """Drop and recreate `name`, with the raw and governance relations and the divisions."""
+    from pipelines.govern.token_key import install_key
     from pipelines.ingest.schema import ensure_schemas, sync_divisions
     from pipelines.topology import load_topology
     from pipelines.warehouse import drop_database, ensure_database
@@ -180,6 +181,7 @@ def create_database(admin_url: str, name: str) -> str:
     with psycopg.connect(url, autocommit=True) as conn:
         ensure_schemas(conn)
         sync_divisions(conn, load_topology())
+        install_key(conn, b"staging-tests-token-key")  # as the pipeline does before dbt
     return url
 
 
