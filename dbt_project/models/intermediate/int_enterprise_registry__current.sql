@@ -1,16 +1,2 @@
-{#- 企业登记 enterprise_registry, current state (snapshot): the valid rows of the loaded snapshot with
-    the latest batch_date. A snapshot arriving late for an older date never overrides a newer
-    one; superseded and rejected files never count. Key: uscc. -#}
-{%- set ds = huiliu_dataset('enterprise_registry') %}
-
-with latest_file as (
-    {{ latest_loaded_snapshot(ds) }}
-)
-
-select
-    {{ current_state_columns(ds, 'stg') }},
-    stg.batch_date,
-    stg.file_id
-from {{ ref('stg_enterprise_registry') }} as stg
-join latest_file on latest_file.file_id = stg.file_id
-where stg.kept_aside_reason is null
+{#- 企业登记 enterprise_registry: its current state (see macros/current_state.sql). -#}
+{{ current_state('enterprise_registry') }}
