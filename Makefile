@@ -8,7 +8,7 @@ DEMO_DATE   ?= $(shell $(PYTHON) -c "import re;print(re.search(r'first_batch_dat
 DEMO_PEOPLE ?= 20000
 DEMO_SEED   ?= 7
 
-.PHONY: install demo test lint db-stop clean-demo
+.PHONY: install demo test lint bench db-stop clean-demo
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Speed and memory are measured here, never asserted in tests. BENCH_PEOPLE=100000 for a quick one.
+BENCH_PEOPLE ?= 1000000
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_pipeline.py --people $(BENCH_PEOPLE)
+	@test ! -f benchmarks/bench_publish.py || $(BIN)/python benchmarks/bench_publish.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipelines tests

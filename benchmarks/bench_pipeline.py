@@ -1,0 +1,65 @@
+"""Benchmark: generate a batch of N people and run it through the real Definitions.
+
+Runs in its own database (`huiliu_bench`) on the project's server and prints the wall time
+of generation, of each Dagster step and of the whole run, with rows per second of
+ingestion. Usage: python benchmarks/bench_pipeline.py [--people 1000000] [--date 2026-11-01]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import resource
+import shutil
+import time
+
+from pipelines.warehouse import (
+    STATE_DIR,
+    _with_database,
+    database_url,
+    drop_database,
+    ensure_database,
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--people", type=int, default=1_000_000)
+    parser.add_argument("--date", default="2026-11-01")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    base = database_url()
+    admin = _with_database(base, "postgres")
+    drop_database(admin, "huiliu_bench")
+    ensure_database(admin, "huiliu_bench")
+    os.environ["HUILIU_DATABASE_URL"] = _with_database(base, "huiliu_bench")
+    os.environ.setdefault("HUILIU_TOKEN_KEY", "benchmark-token-key-not-a-secret")
+
+    from pipelines.generate import generate
+    from pipelines.runner import run_batch_date
+
+    landing = STATE_DIR / "bench" / "landing"
+    shutil.rmtree(landing, ignore_errors=True)
+    day = dt.date.fromisoformat(args.date)
+    started = time.perf_counter()
+    summary = generate(landing, day, people=args.people, seed=args.seed)
+    generated = time.perf_counter() - started
+    rows = sum(f["rows"] for f in summary["files"].values())
+    print(f"generate: {args.people:,} people, {rows:,} rows in {generated:.1f} s")
+
+    started = time.perf_counter()
+    report = run_batch_date(landing, day, log_level="ERROR")
+    total = time.perf_counter() - started
+    print(report.render())
+    print(f"run (ingest + dbt + reconcile): {total:.1f} s wall; "
+          f"{rows / total:,.0f} rows/s end to end")
+    print(f"peak RSS of this process: "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    if report.failure:
+        raise SystemExit(report.failure)
+
+
+if __name__ == "__main__":
+    main()
