@@ -83,10 +83,18 @@ def run_batch_date(landing: Path, day: dt.date, log_level: str = "WARNING") -> R
     if not result.success:
         failed = [e for e in result.all_events if e.is_step_failure]
         detail = "; ".join(
-            f"{e.step_key}: {e.step_failure_data.error.message.strip().splitlines()[0]}"
+            f"{e.step_key}: {_root_cause(e.step_failure_data.error)}"
             for e in failed if e.step_failure_data and e.step_failure_data.error
         )
         report.failure = f"run {result.run_id} failed: {detail or 'see the Dagster run log'}"
     elif not any(r[2] for r in report.rows):
         report.failure = "no file of this date could be loaded"
     return report
+
+
+def _root_cause(error: object) -> str:
+    """The innermost error's first line: what went wrong, not where Dagster caught it."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause  # type: ignore[attr-defined]
+    message = str(getattr(error, "message", error)).strip()
+    return message.splitlines()[0] if message else "unknown error"

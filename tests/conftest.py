@@ -27,6 +27,7 @@ def warehouse_url() -> Iterator[str]:
     url = _with_database(base, name)
     previous = os.environ.get("HUILIU_DATABASE_URL")
     os.environ["HUILIU_DATABASE_URL"] = url
+    os.environ.setdefault("HUILIU_TOKEN_KEY", "huiliu-test-token-key-not-a-secret")
     yield url
     if previous is None:
         os.environ.pop("HUILIU_DATABASE_URL", None)
