@@ -8,7 +8,7 @@ DEMO_DATE   ?= $(shell $(PYTHON) -c "import re;print(re.search(r'first_batch_dat
 DEMO_PEOPLE ?= 20000
 DEMO_SEED   ?= 7
 
-.PHONY: install demo test lint bench db-stop clean-demo
+.PHONY: install demo test lint bench ui db-stop clean-demo
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ demo: $(STAMP)
 	  $(BIN)/huiliu generate --landing $(LANDING) --date $(DEMO_DATE) \
 	    --people $(DEMO_PEOPLE) --seed $(DEMO_SEED)
 	$(BIN)/huiliu run --landing $(LANDING) --date $(DEMO_DATE)
+
+# The Dagster UI and daemon on a persistent instance (dagster-postgres); prints the URL.
+ui: $(STAMP)
+	$(BIN)/python -m pipelines.ops.ui
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

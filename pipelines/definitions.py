@@ -6,6 +6,8 @@ import dagster as dg
 
 from pipelines.ingest.accounting import batch_file_accounts, files_reconcile
 from pipelines.ingest.assets import county_divisions, ingest_batches
+from pipelines.ops.schedules import build_nightly_schedule
+from pipelines.ops.sensors import build_landing_sensor
 from pipelines.resources import Landing, Warehouse
 from pipelines.transform import dbt_resource, huiliu_dbt_models
 
@@ -20,5 +22,7 @@ defs = dg.Definitions(
     assets=[county_divisions, ingest_batches, huiliu_dbt_models, batch_file_accounts],
     asset_checks=[files_reconcile],
     jobs=[batch_job],
+    schedules=[build_nightly_schedule(batch_job)],
+    sensors=[build_landing_sensor(batch_job)],
     resources={"warehouse": Warehouse(), "landing": Landing(), "dbt": dbt_resource},
 )

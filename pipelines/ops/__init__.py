@@ -1,0 +1,1 @@
+"""Operations: the landing sensor, the nightly sync, and what they share."""
