@@ -8,10 +8,11 @@ from pipelines.ingest.accounting import batch_file_accounts, files_reconcile
 from pipelines.ingest.assets import county_divisions, ingest_batches
 from pipelines.ops.schedules import build_nightly_schedule
 from pipelines.ops.sensors import build_landing_sensor
+from pipelines.publish.assets import publish_warehouse
 from pipelines.resources import Landing, Warehouse
 from pipelines.transform import dbt_resource, huiliu_dbt_models
 
-# One job for a batch date: ingest it, transform everything, reconcile.
+# One job for a batch date: ingest it, transform, reconcile, build the tiers, gate, publish.
 batch_job = dg.define_asset_job(
     "batch_job",
     selection=dg.AssetSelection.all(),
@@ -19,7 +20,8 @@ batch_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[county_divisions, ingest_batches, huiliu_dbt_models, batch_file_accounts],
+    assets=[county_divisions, ingest_batches, huiliu_dbt_models, batch_file_accounts,
+            publish_warehouse],
     asset_checks=[files_reconcile],
     jobs=[batch_job],
     schedules=[build_nightly_schedule(batch_job)],

@@ -36,6 +36,15 @@ def warehouse_url() -> Iterator[str]:
     drop_database(admin, name)
 
 
+def reset_warehouse(conn: psycopg.Connection) -> None:
+    """Drop every schema huiliu made in this database (roles are cluster-wide and stay)."""
+    schemas = [r[0] for r in conn.execute(
+        "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
+        "AND nspname NOT IN ('information_schema', 'public')")]
+    for name in schemas:
+        conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
 @pytest.fixture
 def conn(warehouse_url: str) -> Iterator[psycopg.Connection]:
     """A connection to an emptied warehouse (raw and governance recreated)."""
@@ -43,7 +52,7 @@ def conn(warehouse_url: str) -> Iterator[psycopg.Connection]:
     from pipelines.topology import load_topology
 
     with psycopg.connect(warehouse_url, autocommit=True) as c:
-        c.execute("DROP SCHEMA IF EXISTS raw, governance, staging, intermediate CASCADE")
+        reset_warehouse(c)
         ensure_schemas(c)
         sync_divisions(c, load_topology())
         yield c

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from conftest import reset_warehouse
 
 from pipelines.contract import DATASETS
 from pipelines.generate import generate
@@ -38,7 +39,7 @@ def landing(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def db(warehouse_url):
     with psycopg.connect(warehouse_url, autocommit=True) as c:
-        c.execute("DROP SCHEMA IF EXISTS raw, governance, staging, intermediate CASCADE")
+        reset_warehouse(c)
         yield c
 
 

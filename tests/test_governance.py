@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-
 import psycopg
 import pytest
+from conftest import reset_warehouse
 
 from pipelines.contract import DATASETS, id_check_char
 from pipelines.generate import generate
@@ -36,8 +36,7 @@ def built(warehouse_url, tmp_path_factory) -> psycopg.Connection:
     landing = tmp_path_factory.mktemp("gov_landing")
     generate(landing, DAY, people=PEOPLE, seed=5)
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA IF EXISTS raw, governance, staging, intermediate, tiers "
-                     "CASCADE")
+        reset_warehouse(conn)
         ensure_schemas(conn)
         sync_divisions(conn, load_topology())
         ingest_day(conn, landing, DAY)
@@ -160,10 +159,10 @@ def test_no_identity_number_or_account_in_any_tier_no_mobile_or_name_below_the_c
     ids, accounts, mobiles = _digit_needles(built)
     names = _names(built)
     assert len(ids) > PEOPLE // 2 and accounts and len(mobiles) > 1000 and len(names) > 1000
-    city = _leaks(_text_values(built, "tiers", "city__"), ids, accounts, set(), set())
+    city = _leaks(_text_values(built, "published", "city__"), ids, accounts, set(), set())
     assert city == {}, city
     for tier in ("town", "village"):
-        leaks = _leaks(_text_values(built, "tiers", f"{tier}__"), ids, accounts, mobiles, names)
+        leaks = _leaks(_text_values(built, "published", f"{tier}__"), ids, accounts, mobiles, names)
         assert leaks == {}, (tier, leaks)
 
 
@@ -180,16 +179,16 @@ def test_the_same_scan_finds_them_in_staging(built):
 
 def test_tokens_are_identical_across_tiers_and_columns_carry_comments(built):
     same = built.execute(
-        "SELECT count(*) FROM tiers.city__household_registration c "
-        "JOIN tiers.village__household_registration v USING (id_number_token)").fetchone()[0]
-    village = built.execute("SELECT count(*) FROM tiers.village__household_registration "
+        "SELECT count(*) FROM published.city__household_registration c "
+        "JOIN published.village__household_registration v USING (id_number_token)").fetchone()[0]
+    village = built.execute("SELECT count(*) FROM published.village__household_registration "
                             "WHERE division_code NOT LIKE '%000'").fetchone()[0]
     assert same >= village > 0
-    assert built.execute("SELECT count(*) FROM tiers.town__household_registration "
+    assert built.execute("SELECT count(*) FROM published.town__household_registration "
                          "WHERE id_number_token !~ '^[0-9a-f]{64}$'").fetchone()[0] == 0
     comment = built.execute(
-        "SELECT col_description('tiers.town__household_registration'::regclass, a.attnum) "
-        "FROM pg_attribute a WHERE a.attrelid = 'tiers.town__household_registration'::regclass "
+        "SELECT col_description('published.town__household_registration'::regclass, a.attnum) "
+        "FROM pg_attribute a WHERE a.attrelid = 'published.town__household_registration'::regclass "
         "AND a.attname = 'name'").fetchone()[0]
     assert comment == "姓名 | person_name | L3 | mask"
 

@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS governance.units (
     name        text NOT NULL,
     town_code   text
 );
-COMMENT ON TABLE governance.units IS '各单位 (市本级/部门/镇街/村社区) 及其 schema 与角色名, 来自 partitions.yaml';
+COMMENT ON TABLE governance.units IS '各单位及其 schema 与角色名, 来自 partitions.yaml';
 CREATE TABLE IF NOT EXISTS governance.grants (
     unit        text NOT NULL,
     dataset     text NOT NULL,

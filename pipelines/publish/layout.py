@@ -1,0 +1,177 @@
+"""Which relation each unit sees: the county's topology turned into unit schemas and views.
+
+A unit view is `SELECT <columns> FROM published.<audience>__<dataset> WHERE <unit filter>`:
+the city and departments read every county row, a town the rows whose division code lies
+under it (village codes and its town-level code), a village the rows of its own code.
+Nothing here touches the database; `plan_layout` is a pure function of the topology and the
+day on which grants are judged, so tests and the benchmark can reason about it directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Literal
+
+from psycopg import sql
+
+from pipelines.contract import DATASETS
+from pipelines.publish.naming import (
+    AUDIENCES,
+    PUBLISHED_SCHEMA,
+    checked,
+    columns,
+    ident,
+    source_name,
+    town_literal,
+    village_literal,
+)
+from pipelines.topology import Topology
+
+FilterKind = Literal["all", "town", "village"]
+
+# Department grant levels and unit grant levels are audiences of the same name.
+_LEVEL_AUDIENCE = {"owner": "owner", "granted": "granted", "clear_names": "clear_names"}
+
+
+@dataclass(frozen=True)
+class UnitFilter:
+    """The rows of a shared per-tier relation that one unit may see."""
+
+    kind: FilterKind
+    code: str = ""
+
+    def where(self) -> sql.Composable:
+        if self.kind == "all":
+            return sql.SQL("")
+        if self.kind == "town":
+            return sql.SQL(" WHERE left(division_code, 9) = {}").format(town_literal(self.code))
+        return sql.SQL(" WHERE division_code = {}").format(village_literal(self.code))
+
+    def admits(self, division_code: str) -> bool:
+        """The same predicate in Python, for counting from per-division totals."""
+        if self.kind == "all":
+            return True
+        if self.kind == "town":
+            return division_code[:9] == self.code
+        return division_code == self.code
+
+
+@dataclass(frozen=True)
+class UnitView:
+    schema: str  # the unit's schema (and role)
+    dataset: str  # the view's name
+    audience: str
+    filter: UnitFilter
+
+    @cached_property
+    def source(self) -> str:
+        return source_name(self.audience, self.dataset)
+
+
+@dataclass(frozen=True)
+class UnitPlan:
+    schema: str  # also the name of the unit's NOLOGIN role
+    tier: str  # city | department | town | village
+    code: str
+    name: str
+    views: tuple[UnitView, ...]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Every unit schema of one publish, and the shared sources their views read."""
+
+    day: dt.date
+    county_code: str
+    units: tuple[UnitPlan, ...]
+    town_codes: tuple[str, ...]
+    village_codes: tuple[str, ...]
+
+    @property
+    def views(self) -> tuple[UnitView, ...]:
+        return tuple(v for u in self.units for v in u.views)
+
+    @property
+    def sources(self) -> dict[str, frozenset[FilterKind]]:
+        """Each source read by some unit, with the filter kinds applied to it (for indexing)."""
+        kinds: dict[str, set[FilterKind]] = {}
+        for v in self.views:
+            kinds.setdefault(v.source, set()).add(v.filter.kind)
+        return {s: frozenset(k) for s, k in sorted(kinds.items())}
+
+    def source_parts(self, source: str) -> tuple[str, str]:
+        """(audience, dataset) of a source name."""
+        audience, _, dataset = source.partition("__")
+        if audience not in AUDIENCES or dataset not in DATASETS:
+            raise KeyError(source)
+        return audience, dataset
+
+    @cached_property
+    def _by_schema(self) -> dict[str, UnitPlan]:
+        return {u.schema: u for u in self.units}
+
+    def unit(self, schema: str) -> UnitPlan:
+        return self._by_schema[schema]
+
+    def of_tier(self, tier: str) -> tuple[UnitPlan, ...]:
+        return tuple(u for u in self.units if u.tier == tier)
+
+
+def _unit_grants(topology: Topology, day: dt.date) -> dict[tuple[str, str], str]:
+    """(unit schema, dataset) → audience, for active grants to towns and villages."""
+    return {
+        (g.unit, g.dataset): _LEVEL_AUDIENCE[g.level]
+        for g in topology.active_grants(day)
+        if g.unit.startswith(("town_", "village_"))
+    }
+
+
+def plan_layout(topology: Topology, day: dt.date) -> Layout:
+    """The unit schemas and views for `topology`, with grants judged on `day`."""
+    datasets = tuple(DATASETS)
+    grants = _unit_grants(topology, day)
+    everything = UnitFilter("all")
+    units = [UnitPlan(
+        "city", "city", topology.county_code, topology.county_name or "市本级",
+        tuple(UnitView("city", d, "city", everything) for d in datasets),
+    )]
+    for dept in topology.departments:
+        seen = topology.datasets_of_department(dept.code, day)
+        views = tuple(
+            UnitView(dept.schema, d, _LEVEL_AUDIENCE[seen[d]], everything) for d in datasets if d in seen
+        )
+        units.append(UnitPlan(checked(dept.schema, "unit schema"), "department", dept.code, dept.name, views))
+    for tier, members in (("town", topology.towns), ("village", topology.villages)):
+        for unit in members:
+            f = UnitFilter(tier, unit.code)  # type: ignore[arg-type]
+            views = tuple(
+                UnitView(unit.schema, d, grants.get((unit.schema, d), tier), f) for d in datasets
+            )
+            units.append(UnitPlan(checked(unit.schema, "unit schema"), tier, unit.code, unit.name, views))
+    for u in units:
+        ident(u.schema)
+        for v in u.views:
+            v.filter.where()  # validates the code
+            checked(v.dataset, "dataset")
+    return Layout(
+        day=day,
+        county_code=topology.county_code,
+        units=tuple(units),
+        town_codes=tuple(t.code for t in topology.towns),
+        village_codes=tuple(v.code for v in topology.villages),
+    )
+
+
+def unit_view_sql(view: UnitView, column_names: tuple[str, ...], *, replace: bool = False
+                  ) -> sql.Composed:
+    """CREATE VIEW <unit>.<dataset> WITH (security_barrier) AS SELECT … FROM published.<source> …"""
+    verb = sql.SQL("CREATE OR REPLACE VIEW" if replace else "CREATE VIEW")
+    return sql.SQL("{} {} WITH (security_barrier) AS SELECT {} FROM {}{}").format(
+        verb,
+        ident(view.schema, view.dataset),
+        columns(column_names),
+        ident(PUBLISHED_SCHEMA, view.source),
+        view.filter.where(),
+    )

@@ -1,0 +1,78 @@
+"""Every identifier the publish layer writes into SQL, validated and quoted in one place.
+
+Names come from configuration (partitions.yaml, the contract) and from the catalog, never
+from data values; even so each is checked against the schema-name pattern before it is
+quoted with `psycopg.sql.Identifier`, so a malformed county file fails loudly instead of
+producing surprising SQL.
+"""
+
+from __future__ import annotations
+
+import re
+
+from psycopg import sql
+
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_VILLAGE_CODE = re.compile(r"^[0-9]{12}$")
+_TOWN_CODE = re.compile(r"^[0-9]{9}$")
+
+BUILD_SCHEMA = "tiers"  # dbt writes the unpublished build here: tiers.<audience>__<dataset>
+PUBLISHED_SCHEMA = "published"  # one "current" view per (audience, dataset), redefined at the switch
+VERSION_PREFIX = "version_"  # version_000042: the tables of one published (or building) version
+GOVERNANCE_SCHEMA = "governance"
+AUDITOR_ROLE = "auditor"
+
+TIERS = ("city", "department", "town", "village")
+AUDIENCES = ("city", "owner", "granted", "clear_names", "town", "village")
+
+
+class NamingError(ValueError):
+    """A name from configuration cannot be used as a PostgreSQL identifier."""
+
+
+def checked(name: str, what: str = "name") -> str:
+    """Return `name` if it is a safe lower-case identifier, else raise NamingError."""
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise NamingError(f"{what} {name!r} must match {NAME.pattern}")
+    return name
+
+
+def ident(*parts: str) -> sql.Identifier:
+    """A (possibly schema-qualified) quoted identifier of validated parts."""
+    return sql.Identifier(*(checked(p) for p in parts))
+
+
+def source_name(audience: str, dataset: str) -> str:
+    """tiers.<audience>__<dataset>: the dbt table (and published view) one audience reads."""
+    if audience not in AUDIENCES:
+        raise NamingError(f"unknown audience {audience!r} (expected one of {AUDIENCES})")
+    return checked(f"{audience}__{dataset}", "source")
+
+
+def version_schema(number: int) -> str:
+    if not isinstance(number, int) or number < 1:
+        raise NamingError(f"version {number!r} must be a positive integer")
+    return checked(f"{VERSION_PREFIX}{number:06d}", "version schema")
+
+
+def version_number(schema: str) -> int | None:
+    """The version of a `version_NNNNNN` schema name, None for any other name."""
+    m = re.fullmatch(rf"{VERSION_PREFIX}([0-9]{{6,}})", schema)
+    return int(m.group(1)) if m else None
+
+
+def village_literal(code: str) -> sql.Literal:
+    if not _VILLAGE_CODE.fullmatch(code):
+        raise NamingError(f"village code {code!r} must be 12 digits")
+    return sql.Literal(code)
+
+
+def town_literal(code: str) -> sql.Literal:
+    if not _TOWN_CODE.fullmatch(code):
+        raise NamingError(f"town code {code!r} must be 9 digits")
+    return sql.Literal(code)
+
+
+def columns(names: tuple[str, ...] | list[str]) -> sql.Composed:
+    """A comma-separated list of quoted column names (names come from the catalog)."""
+    return sql.SQL(", ").join(sql.Identifier(checked(n, "column")) for n in names)

@@ -1,0 +1,47 @@
+"""Markdown tables for the Dagster UI: what each tier now shows, and what the gates checked."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pipelines.contract import DATASETS
+from pipelines.publish.counts import VersionCounts
+from pipelines.publish.gates import GateResult
+from pipelines.publish.layout import Layout
+
+
+def markdown(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join("" if v is None else str(v) for v in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def tier_datasets(layout: Layout, counts: VersionCounts, tier: str) -> str:
+    """Per dataset: units that hold it, rows over them, units with no row."""
+    rows = []
+    for d in DATASETS:
+        views = [v for u in layout.of_tier(tier) for v in u.views if v.dataset == d]
+        if not views:
+            continue
+        n = [counts.view_rows(v) for v in views]
+        audiences = sorted({v.audience for v in views})
+        rows.append((d, ", ".join(audiences), len(views), sum(n), sum(1 for x in n if x == 0)))
+    return markdown(["dataset", "audience", "units", "rows (sum over units)", "units without rows"], rows)
+
+
+def per_unit(layout: Layout, counts: VersionCounts, tier: str) -> str:
+    """One row per unit, one column per dataset (blank where the unit does not see it)."""
+    rows = []
+    for u in layout.of_tier(tier):
+        seen = {v.dataset: counts.view_rows(v) for v in u.views}
+        rows.append((u.schema, u.name, *(seen.get(d, "") for d in DATASETS)))
+    return markdown(["schema", "name", *DATASETS], rows)
+
+
+def gates_table(results: Sequence[GateResult]) -> str:
+    return markdown(["gate", "passed", "summary"], [(r.name, "yes" if r.passed else "**no**", r.summary)
+                                                     for r in results])
+
+
+def timings_table(timings: dict[str, float]) -> str:
+    return markdown(["step", "seconds"], [(k, f"{v:.2f}") for k, v in timings.items()])

@@ -1,0 +1,149 @@
+"""publish(): write, audit, publish — the whole sequence under one advisory lock.
+
+lock → build the unpublished tiers (dbt, optional) → copy them into a new version out of
+sight → gates → roles → prepare (new schemas and views only) → one-transaction switch →
+comments and old versions. Anything that fails before the switch drops the new version and
+leaves the published state exactly as it was; the lock is released in every case (and by
+the server if the process dies).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from pipelines.publish.build import Adopt, BuiltVersion, build_version, discard_version
+from pipelines.publish.changes import Changes, plan_changes
+from pipelines.publish.gates import Gate, GateFailed, GateResult, run_gates
+from pipelines.publish.layout import Layout, plan_layout
+from pipelines.publish.lock import PublishLock
+from pipelines.publish.roles import RoleReport, ensure_roles, grant_auditor, lock_down_public
+from pipelines.publish.switch import (
+    SwitchReport,
+    after_switch,
+    drop_stale_versions,
+    ensure_publish_log,
+    gates_json,
+    prepare,
+    switch,
+)
+from pipelines.topology import Topology
+
+COUNTY_TZ = ZoneInfo("Asia/Shanghai")
+DEFAULT_GATES: tuple[Gate, ...] = (run_gates,)
+
+
+@dataclass
+class PublishOutcome:
+    version: int
+    schema: str
+    layout: Layout
+    built: BuiltVersion
+    gates: list[GateResult]
+    changes: Changes
+    switch: SwitchReport
+    roles: RoleReport
+    dropped_versions: list[str]
+    batch_dates: list[dt.date]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rows_by_tier(self) -> dict[str, dict]:
+        return self.built.counts.rows_by_tier(self.layout)
+
+
+def today_in_county() -> dt.date:
+    return dt.datetime.now(COUNTY_TZ).date()
+
+
+def loaded_batch_dates(conn: psycopg.Connection) -> list[dt.date]:
+    """Batch dates whose loaded files make up the current state (empty without ingestion)."""
+    exists = conn.execute("SELECT to_regclass('governance.batch_files') IS NOT NULL").fetchone()[0]
+    if not exists:
+        return []
+    return [r[0] for r in conn.execute(
+        "SELECT DISTINCT batch_date FROM governance.batch_files WHERE status = 'loaded' ORDER BY 1").fetchall()]
+
+
+def publish(
+    url: str,
+    topology: Topology,
+    *,
+    day: dt.date | None = None,
+    run_id: str | None = None,
+    batch_dates: Sequence[dt.date] | None = None,
+    build_tiers: Callable[[], None] | None = None,
+    gates: Sequence[Gate] = DEFAULT_GATES,
+    lock_wait: float | None = None,
+    switch_wait_seconds: float = 60.0,
+    adopt: Adopt = "move",
+    workers: int = 2,
+    before_switch: Callable[[BuiltVersion], None] | None = None,
+    log: Callable[[str], None] = lambda _m: None,
+) -> PublishOutcome:
+    """Build, gate and publish every tier of `topology` into the database at `url`.
+
+    `build_tiers` runs the unpublished build (dbt) inside the lock; `gates` decide; grants
+    are judged on `day` (default: today in the county); `before_switch` is a hook for tests
+    and operators (an exception there behaves like any failure before the switch). `adopt`
+    moves dbt's tables into the version (default) or copies them; `workers` connections
+    index, analyse and count them in parallel.
+    """
+    day = day or today_in_county()
+    timings: dict[str, float] = {}
+    t0 = time.monotonic()
+    label = f"huiliu publish {run_id or ''}".strip()
+    with PublishLock(url, wait=lock_wait, label=label, log=log) as lock, \
+            psycopg.connect(url, autocommit=True, application_name=label[:60]) as conn:
+        timings["lock wait"] = lock.waited
+        if build_tiers is not None:
+            t = time.monotonic()
+            build_tiers()
+            timings["dbt build tiers"] = time.monotonic() - t
+        ensure_publish_log(conn)
+        drop_stale_versions(conn, keep=set(), give_back=True, log=log)  # leftovers of a publish that died
+        layout = plan_layout(topology, day)
+        built = build_version(conn, url, layout, adopt=adopt, workers=workers, log=log)
+        timings.update({f"build: {k}": v for k, v in built.timings.items()})
+        try:
+            t = time.monotonic()
+            results: list[GateResult] = []
+            # --- quality gates run here: every gate sees the built, unpublished version -------
+            for gate in gates:
+                results += gate(conn, built)
+            timings["gates"] = time.monotonic() - t
+            if not all(r.passed for r in results):
+                raise GateFailed(results)
+            t = time.monotonic()
+            roles = ensure_roles(conn, [u.schema for u in layout.units])
+            grant_auditor(conn)
+            lock_down_public(conn)
+            changes = plan_changes(conn, built)
+            prepare(conn, built, changes)
+            timings["roles and prepare"] = time.monotonic() - t
+            if before_switch is not None:
+                before_switch(built)
+            dates = list(batch_dates) if batch_dates is not None else loaded_batch_dates(conn)
+            report = switch(lock, built, changes, run_id=run_id, batch_dates=dates,
+                            rows_by_tier=built.counts.rows_by_tier(layout), gates=gates_json(results),
+                            wait_seconds=switch_wait_seconds, log=log)
+        except BaseException:
+            try:
+                discard_version(conn, built, log=log)  # keeps it if the switch did commit
+            except Exception as cleanup:  # the original failure matters more; the next publish cleans up
+                log(f"could not discard {built.schema} ({cleanup}); the next publish drops it")
+            raise
+        timings["switch"] = report.seconds
+        t = time.monotonic()
+        dropped = after_switch(conn, built, changes, log=log)
+        timings["after switch"] = time.monotonic() - t
+    timings["total"] = time.monotonic() - t0
+    log(f"published {built.schema} in {timings['total']:.1f} s (switch {report.seconds * 1000:.0f} ms, "
+        f"{report.locks_held} locks)")
+    return PublishOutcome(built.number, built.schema, layout, built, results, changes, report, roles,
+                          dropped, dates, timings)
