@@ -10,11 +10,13 @@ gate table in the error's metadata.
 import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from pipelines.contract import DATASETS
+from pipelines.gates import overview_markdown, quality_gate, warm_up_in_background, write_report
 from pipelines.publish import report
 from pipelines.publish.gates import Gate, GateFailed
 from pipelines.publish.naming import TIERS
@@ -31,7 +33,7 @@ DBT_TIERS_ARGS = ["build", "--select", "path:models/tiers", "--exclude-resource-
 # --- quality gates: every one runs on the built, unpublished version; any failure refuses the publish.
 # Each is `gate(conn, version: BuiltVersion) -> list[GateResult]`. The reconciliation of counts is
 # here; the expectation suites and the lineage proof (pipelines.gates.quality_gate) join this tuple.
-GATES: tuple[Gate, ...] = DEFAULT_GATES
+GATES: tuple[Gate, ...] = (*DEFAULT_GATES, quality_gate)
 
 
 def tier_inputs() -> list[dg.AssetKey]:
@@ -92,7 +94,7 @@ def _batch_dates(context: dg.AssetExecutionContext) -> list | None:
     return None  # publish() reads the loaded dates from governance.batch_files
 
 
-def results(outcome: PublishOutcome) -> Iterator[dg.MaterializeResult]:
+def results(outcome: PublishOutcome, gate_report: Path) -> Iterator[dg.MaterializeResult]:
     layout, counts = outcome.layout, outcome.built.counts
     version = dg.MetadataValue.text(outcome.schema)
     for tier in TIERS:
@@ -112,7 +114,8 @@ def results(outcome: PublishOutcome) -> Iterator[dg.MaterializeResult]:
         "version": version,
         "publish_id": sw.publish_id,
         "published_at": dg.MetadataValue.text(sw.published_at.isoformat()),
-        "gates": dg.MetadataValue.md(report.gates_table(outcome.gates)),
+        "gates": dg.MetadataValue.md(overview_markdown(outcome.gates)),
+        "gate report": dg.MetadataValue.path(str(gate_report)),
         "switch ms": round(sw.seconds * 1000, 1),
         "switch locks": sw.locks_held,
         "relations switched": len(outcome.changes.replaced_sources) + len(outcome.changes.recreated_sources),
@@ -132,6 +135,7 @@ def results(outcome: PublishOutcome) -> Iterator[dg.MaterializeResult]:
 def publish_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
                       ) -> Iterator[dg.MaterializeResult]:
     os.environ.update(warehouse.dbt_env())
+    warm_up_in_background()  # Great Expectations' import overlaps dbt's build of the tiers
 
     def build_tiers() -> None:
         context.log.info("dbt " + " ".join(DBT_TIERS_ARGS))
@@ -144,6 +148,9 @@ def publish_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, wa
             log=context.log.info,
         )
     except GateFailed as exc:
+        page = write_report(exc.results, context.run_id)
         raise dg.Failure(description=str(exc), metadata={
-            "gates": dg.MetadataValue.md(report.gates_table(exc.results))}) from exc
-    yield from results(outcome)
+            "gates": dg.MetadataValue.md(overview_markdown(exc.results)),
+            "gate report": dg.MetadataValue.path(str(page))}) from exc
+    page = write_report(outcome.gates, context.run_id, version=outcome.schema)
+    yield from results(outcome, page)
