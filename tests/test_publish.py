@@ -629,7 +629,7 @@ def test_the_dagster_asset_publishes_with_metadata(county: County, monkeypatch: 
     assert set(meta) == set(TIER_KEYS.values()) | {PUBLISH_KEY}
     assert "| town_330683100 | 甘霖镇 |" in meta[TIER_KEYS["town"]]["rows per town"].value
     assert meta[TIER_KEYS["city"]]["rows"].value == sum(sum(p.values()) for p in county.planted.values())
-    assert "| villages_plus_town_level_equal_city | yes |" in meta[PUBLISH_KEY]["gates"].value
+    assert "| villages_plus_town_level_equal_city | 1 | 0 |" in meta[PUBLISH_KEY]["gates"].value
     with county.connect() as conn:
         assert conn.execute("SELECT run_id FROM governance.publish_log ORDER BY publish_id DESC LIMIT 1"
                             ).fetchone()[0] == result.run_id
