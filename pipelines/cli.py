@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_NOTHING_PUBLISHED, EXIT_SOME_REJECTED = 0, 1, 2
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a YYYY-MM-DD date") from exc
 
 
 def cmd_db_url(_: argparse.Namespace) -> int:
@@ -65,13 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="write a realistic province and city batch")
     from pipelines.generate import add_arguments
+    from pipelines.generate.cli import batch_date_arg
 
     add_arguments(gen)
     gen.set_defaults(func=cmd_generate)
 
     run = sub.add_parser("run", help="ingest, transform, gate and publish one batch date")
     run.add_argument("--landing", required=True, help="landing directory")
-    run.add_argument("--date", required=True, type=_date, help="batch date YYYY-MM-DD")
+    run.add_argument("--date", required=True, type=batch_date_arg, help="batch date YYYY-MM-DD")
     run.set_defaults(func=cmd_run)
 
     sub.add_parser("db-url", help="print the warehouse URL (starts the local server)"

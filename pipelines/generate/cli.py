@@ -11,7 +11,8 @@ from pipelines.generate.batch import generate
 from pipelines.generate.population import GenerateError
 
 
-def _date(text: str) -> dt.date:
+def batch_date_arg(text: str) -> dt.date:
+    """argparse type for YYYY-MM-DD (shared by `huiliu generate` and `huiliu run`)."""
     try:
         return dt.date.fromisoformat(text)
     except ValueError as exc:
@@ -25,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="landing directory: <landing>/<source>/<date>/ is written",
     )
-    parser.add_argument("--date", type=_date, required=True, help="batch date, YYYY-MM-DD")
+    parser.add_argument("--date", type=batch_date_arg, required=True, help="batch date, YYYY-MM-DD")
     parser.add_argument("--people", type=int, default=2000, help="residents (default 2000)")
     parser.add_argument("--seed", type=int, default=0, help="population seed (default 0)")
     parser.add_argument(
