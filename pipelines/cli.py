@@ -47,6 +47,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"rejected: {line}", file=sys.stderr)
     if report.failure:
         print(f"nothing published: {report.failure}", file=sys.stderr)
+        for table in report.failure_details:
+            print(table, file=sys.stderr)
         return EXIT_NOTHING_PUBLISHED
     return EXIT_SOME_REJECTED if report.rejections else EXIT_OK
 

@@ -23,6 +23,7 @@ class RunReport:
     rows: list[tuple] = field(default_factory=list)
     rejections: list[str] = field(default_factory=list)
     failure: str | None = None
+    failure_details: list[str] = field(default_factory=list)
 
     def render(self) -> str:
         head = f"huiliu run {self.batch_date.isoformat()}  run_id={self.run_id}"
@@ -57,7 +58,8 @@ def _instance() -> dg.DagsterInstance:
         dg.DagsterInstance.ephemeral())
 
 
-def run_batch_date(landing: Path, day: dt.date, log_level: str = "WARNING") -> RunReport:
+def run_batch_date(landing: Path, day: dt.date, log_level: str = "WARNING",
+                   instance: dg.DagsterInstance | None = None) -> RunReport:
     from pipelines.definitions import defs
     from pipelines.ingest.batches import complete_batches
     from pipelines.warehouse import connect
@@ -73,7 +75,7 @@ def run_batch_date(landing: Path, day: dt.date, log_level: str = "WARNING") -> R
             "resources": {"landing": {"config": {"path": str(landing.resolve())}}},
             "loggers": {"console": {"config": {"log_level": log_level}}},
         },
-        instance=_instance(),
+        instance=instance or _instance(),
         raise_on_error=False,
     )
     report.run_id = result.run_id
@@ -87,9 +89,20 @@ def run_batch_date(landing: Path, day: dt.date, log_level: str = "WARNING") -> R
             for e in failed if e.step_failure_data and e.step_failure_data.error
         )
         report.failure = f"run {result.run_id} failed: {detail or 'see the Dagster run log'}"
+        report.failure_details = [text for e in failed for text in _failure_tables(e)]
     elif not any(r[2] for r in report.rows):
         report.failure = "no file of this date could be loaded"
     return report
+
+
+def _failure_tables(event: dg.DagsterEvent) -> list[str]:
+    """The failed checks a step reported in its Failure's metadata (masked, as the gates write it)."""
+    from pipelines.publish.assets import FAILURES
+
+    data = event.step_failure_data.user_failure_data if event.step_failure_data else None
+    value = (data.metadata or {}).get(FAILURES) if data else None
+    text = getattr(value, "value", None)
+    return [f"{event.step_key}: {FAILURES}:\n{text}"] if isinstance(text, str) else []
 
 
 def _root_cause(error: object) -> str:

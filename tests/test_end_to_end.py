@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -132,3 +133,92 @@ def test_faulty_files_are_rejected_by_name_and_the_rest_loads(landing, db):
     assert len(loaded) == len(DATASETS) - len(planted)
     assert all(r[3] > 0 for r in loaded)
     assert Counter(r[1] for r in rows) == {"loaded": 3, "rejected": 4}
+
+
+# --- a corrupted town tier inside a real run: the gates refuse the publish ---------------------
+
+PLANTED_ID = "33068319900307123X"  # a well-formed, made-up identity number
+TOWN_HR = "town__household_registration"
+
+# Fires inside the publish step when the built town table is adopted into the new version
+# (ALTER TABLE … SET SCHEMA version_N), i.e. after dbt built it and before any gate looks at it.
+FAULT_TRIGGER = f"""
+CREATE SCHEMA gates_fault;
+CREATE TABLE gates_fault.armed (armed boolean NOT NULL);
+INSERT INTO gates_fault.armed VALUES (true);
+CREATE FUNCTION gates_fault.corrupt() RETURNS event_trigger LANGUAGE plpgsql AS $$
+DECLARE cmd record;
+BEGIN
+  FOR cmd IN SELECT * FROM pg_event_trigger_ddl_commands()
+             WHERE object_type = 'table' AND object_identity ~ '^version_[0-9]+\\.{TOWN_HR}$' LOOP
+    IF NOT (SELECT armed FROM gates_fault.armed) THEN RETURN; END IF;
+    UPDATE gates_fault.armed SET armed = false;
+    -- a clear identity number in a text column
+    EXECUTE format('UPDATE %s SET relation_to_head = coalesce(relation_to_head, '''') || %L '
+                   'WHERE ctid = (SELECT min(ctid) FROM %s)', cmd.object_identity, ' 身份证{PLANTED_ID}',
+                   cmd.object_identity);
+    -- a row moved under another town (a valid village code, so only the city can tell)
+    EXECUTE format('UPDATE %s t SET division_code = (SELECT d.code FROM governance.divisions d '
+                   'WHERE d.level = ''village'' AND d.town_code <> left(t.division_code, 9) '
+                   'ORDER BY d.code LIMIT 1) WHERE ctid = (SELECT max(ctid) FROM %s '
+                   'WHERE division_code NOT LIKE ''%%000'')', cmd.object_identity, cmd.object_identity);
+    -- a duplicated key
+    EXECUTE format('INSERT INTO %s SELECT * FROM %s ORDER BY id_number_token OFFSET 7 LIMIT 1',
+                   cmd.object_identity, cmd.object_identity);
+  END LOOP;
+END $$;
+CREATE EVENT TRIGGER gates_fault ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
+  EXECUTE FUNCTION gates_fault.corrupt();
+"""
+
+
+@pytest.fixture
+def corrupting_town_tier(db):
+    db.execute(FAULT_TRIGGER)
+    yield
+    db.execute("DROP EVENT TRIGGER IF EXISTS gates_fault")
+    db.execute("DROP SCHEMA IF EXISTS gates_fault CASCADE")
+
+
+def published_state(db: psycopg.Connection) -> tuple:
+    log = db.execute("SELECT count(*), max(version) FROM governance.publish_log").fetchone()
+    views = db.execute(
+        "SELECT count(*) FROM published.town__household_registration").fetchone()
+    return log, views
+
+
+def test_a_corrupted_town_tier_fails_its_gates_and_nothing_is_published(
+        landing, db, corrupting_town_tier, tmp_path):
+    before = published_state(db)
+    assert before[0][0] >= 1  # the runs above published
+    env = dict(os.environ, DAGSTER_HOME=str(tmp_path))  # a persistent instance to read the checks from
+    result = subprocess.run([HUILIU, "run", "--landing", str(landing), "--date", D1.isoformat()],
+                            capture_output=True, text=True, env=env, timeout=900)
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out[-3000:]
+    assert not db.execute("SELECT armed FROM gates_fault.armed").fetchone()[0]  # the fault did fire
+    assert PLANTED_ID not in out and PLANTED_ID[:14] not in out  # named, never shown
+    version = db.execute("SELECT max(version) FROM governance.publish_log").fetchone()[0] + 1
+    relation = f"version_{version:06d}.{TOWN_HR}"
+    for expectation in ("expect_column_values_to_not_match_regex(relation_to_head)",
+                        "expect_query_to_return_no_rows:rows_agree_with_city",
+                        "expect_column_values_to_be_unique(id_number_token)"):
+        assert re.search(rf"{re.escape(relation)} \| {re.escape(expectation)} \|", result.stderr), expectation
+    assert "nothing published" in result.stderr and "publish refused" in result.stderr
+    assert published_state(db) == before  # same version, same rows behind the published views
+    assert db.execute("SELECT count(*) FROM pg_namespace WHERE nspname = %s",
+                      (f"version_{version:06d}",)).fetchone()[0] == 0  # the refused build is gone
+
+    # What the UI shows: the town tier's blocking check failed, naming the expectations.
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        town = dg.AssetCheckKey(dg.AssetKey(["tiers", "town"]), "quality_gates")
+        village = dg.AssetCheckKey(dg.AssetKey(["tiers", "village"]), "quality_gates")
+        records = {k: instance.event_log_storage.get_asset_check_execution_history(k, limit=1)
+                   for k in (town, village)}
+    evaluation = {k: r[0].event.dagster_event.event_specific_data for k, r in records.items()}
+    assert not evaluation[town].passed and evaluation[village].passed
+    table = evaluation[town].metadata["failures"].value
+    assert "expect_column_values_to_be_unique(id_number_token)" in table and relation in table
+    assert PLANTED_ID not in table

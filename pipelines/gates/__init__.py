@@ -19,7 +19,13 @@ from pipelines.gates.files import files_gate
 from pipelines.gates.lineage import APPROVED_FUNCTIONS, Leak, lineage_gate, lineage_gate_from, prove
 from pipelines.gates.policy import Policy
 from pipelines.gates.quality import quality_gate, warm_up_in_background
-from pipelines.gates.report import overview_markdown, render_report, write_report
+from pipelines.gates.report import (
+    failures,
+    failures_markdown,
+    overview_markdown,
+    render_report,
+    write_report,
+)
 
 # The same three gates one by one (quality_gate runs them with the dbt compile overlapped).
 QUALITY_GATES = (files_gate, lineage_gate, expectation_gate)
@@ -31,6 +37,8 @@ __all__ = [
     "Policy",
     "check_relations",
     "expectation_gate",
+    "failures",
+    "failures_markdown",
     "files_gate",
     "lineage_gate",
     "lineage_gate_from",

@@ -172,3 +172,54 @@ def write_report(results: Sequence[GateResult], run_id: str, *, version: str | N
     path = target / f"{_SAFE.sub('_', run_id) or 'run'}.html"
     path.write_text(render_report(results, run_id, version=version, context=context), encoding="utf-8")
     return path
+
+
+def _audience_tier(relation: str) -> str | None:
+    """The tier of `schema.audience__dataset` (owner, granted, clear_names are department views)."""
+    name = relation.rsplit(".", 1)[-1]
+    audience = name.split("__", 1)[0] if "__" in name else None
+    if audience is None:
+        return None
+    return audience if audience in ("city", "town", "village") else "department"
+
+
+def failures(results: Sequence[GateResult]) -> list[dict[str, Any]]:
+    """Every failure as {tier, relation, check, found}: an expectation, a leak, or a whole gate.
+
+    `found` holds counts and masked value shapes only, as the results do.
+    """
+    out: list[dict[str, Any]] = []
+    for r in results:
+        if r.passed:
+            continue
+        items = 0
+        for f in r.details.get("failed", []) or []:
+            found = {k: v for k, v in f.items() if k not in ("expectation", "relation", "why")}
+            out.append({"tier": _audience_tier(str(f.get("relation", ""))), "relation": f.get("relation"),
+                        "check": f.get("expectation"), "found": found})
+            items += 1
+        for leak in r.details.get("leaks", []) or []:
+            out.append({"tier": _audience_tier(str(leak.get("relation", ""))),
+                        "relation": f"{leak.get('relation')}.{leak.get('column')}",
+                        "check": f"lineage: grade {leak.get('grade')} reaches {leak.get('audience')} "
+                                 f"({leak.get('action')})", "found": {"path": leak.get("path")}})
+            items += 1
+        if not items:
+            relation = str(r.details.get("relation", ""))
+            out.append({"tier": _audience_tier(relation) if relation else None,
+                        "relation": relation or None, "check": r.name, "found": r.summary})
+    return out
+
+
+def failures_markdown(items: Sequence[Mapping[str, Any]], limit: int = 20) -> str:
+    """Failures as a Markdown table: which check failed on which relation, and what it found."""
+    if not items:
+        return "every check passed"
+    out = ["| relation | failed check | found (counts, masked shapes) |", "|---|---|---|"]
+    for f in items[:limit]:
+        found = f["found"] if isinstance(f["found"], str) else json.dumps(f["found"], ensure_ascii=False,
+                                                                          default=str)
+        out.append(f"| {f['relation'] or '—'} | {f['check']} | {found.replace('|', '/')[:300]} |")
+    if len(items) > limit:
+        out.append(f"| … | {len(items) - limit} more in the gate report | |")
+    return "\n".join(out)

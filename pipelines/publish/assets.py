@@ -16,18 +16,26 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from pipelines.contract import DATASETS
-from pipelines.gates import overview_markdown, quality_gate, warm_up_in_background, write_report
+from pipelines.gates import (
+    failures,
+    failures_markdown,
+    overview_markdown,
+    quality_gate,
+    warm_up_in_background,
+    write_report,
+)
 from pipelines.publish import report
-from pipelines.publish.gates import Gate, GateFailed
+from pipelines.publish.gates import Gate, GateFailed, GateResult
 from pipelines.publish.naming import TIERS
 from pipelines.publish.run import DEFAULT_GATES, PublishOutcome, publish, today_in_county
-from pipelines.resources import Warehouse
+from pipelines.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.topology import load_topology
 
 PUBLISH_KEY = dg.AssetKey(["publish", "warehouse"])
 TIER_KEYS = {tier: dg.AssetKey(["tiers", tier]) for tier in TIERS}
 CURRENT_STATE = [dg.AssetKey(["intermediate", f"int_{d}__current"]) for d in DATASETS]
 TIERS_PATH = "models/tiers/"
+FAILURES = "failed checks"  # the Failure metadata entry `huiliu run` prints
 DBT_TIERS_ARGS = ["build", "--select", "path:models/tiers", "--exclude-resource-type", "unit_test"]
 
 # --- quality gates: every one runs on the built, unpublished version; any failure refuses the publish.
@@ -81,6 +89,41 @@ SPECS = [
 ]
 
 
+# Blocking asset checks: the gates' verdict per tier (its relations' expectations and lineage) and
+# overall on the publish asset. They are evaluated inside the publish step, before the switch.
+TIER_CHECK = "quality_gates"
+PUBLISH_CHECK = "all_gates"
+CHECK_SPECS = [
+    dg.AssetCheckSpec(TIER_CHECK, asset=TIER_KEYS[tier], blocking=True,
+                      description=f"Great Expectations suites and the lineage proof on the {tier} relations "
+                      "of the unpublished version; a failure refuses the whole publish.")
+    for tier in TIERS
+] + [
+    dg.AssetCheckSpec(PUBLISH_CHECK, asset=PUBLISH_KEY, blocking=True,
+                      description="Every gate: reconciliation of counts, per-file accounting, lineage proof, "
+                      "expectation suites. All tiers publish together or not at all.")
+]
+
+
+def check_results(results: list[GateResult], gate_report: Path) -> list[dg.AssetCheckResult]:
+    """The gate results as one check per tier and one overall, with the failures as tables."""
+    items = failures(results)
+    out = []
+    for tier in TIERS:
+        mine = [f for f in items if f["tier"] == tier]
+        out.append(dg.AssetCheckResult(
+            asset_key=TIER_KEYS[tier], check_name=TIER_CHECK, passed=not mine,
+            metadata={"failed checks": len(mine), "failures": dg.MetadataValue.md(failures_markdown(mine)),
+                      "gate report": dg.MetadataValue.path(str(gate_report))}))
+    out.append(dg.AssetCheckResult(
+        asset_key=PUBLISH_KEY, check_name=PUBLISH_CHECK, passed=all(r.passed for r in results),
+        metadata={"results": len(results), "failed": sum(not r.passed for r in results),
+                  "gates": dg.MetadataValue.md(overview_markdown(results)),
+                  "failures": dg.MetadataValue.md(failures_markdown(items)),
+                  "gate report": dg.MetadataValue.path(str(gate_report))}))
+    return out
+
+
 def _batch_dates(context: dg.AssetExecutionContext) -> list | None:
     import datetime as dt
 
@@ -129,6 +172,8 @@ def results(outcome: PublishOutcome, gate_report: Path) -> Iterator[dg.Materiali
 @dg.multi_asset(
     name="publish_warehouse",
     specs=SPECS,
+    check_specs=CHECK_SPECS,
+    pool=WAREHOUSE_POOL,
     description="Write-audit-publish: dbt builds tiers.*, a new version adopts them out of sight, "
     "is gated, and is switched in one transaction, all under one advisory lock.",
 )
@@ -149,8 +194,11 @@ def publish_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, wa
         )
     except GateFailed as exc:
         page = write_report(exc.results, context.run_id)
+        yield from check_results(exc.results, page)
         raise dg.Failure(description=str(exc), metadata={
             "gates": dg.MetadataValue.md(overview_markdown(exc.results)),
+            FAILURES: dg.MetadataValue.md(failures_markdown(failures(exc.results))),
             "gate report": dg.MetadataValue.path(str(page))}) from exc
     page = write_report(outcome.gates, context.run_id, version=outcome.schema)
+    yield from check_results(outcome.gates, page)
     yield from results(outcome, page)
