@@ -49,12 +49,22 @@ def main() -> None:
     rows = sum(f["rows"] for f in summary["files"].values())
     print(f"generate: {args.people:,} people, {rows:,} rows in {generated:.1f} s")
 
+    import dagster as dg
+
+    instance = dg.DagsterInstance.ephemeral()
     started = time.perf_counter()
-    report = run_batch_date(landing, day, log_level="ERROR")
+    report = run_batch_date(landing, day, log_level="ERROR", instance=instance)
     total = time.perf_counter() - started
     print(report.render())
-    print(f"run (ingest + dbt + reconcile): {total:.1f} s wall; "
+    print(f"run (ingest + dbt + tiers + gates + publish): {total:.1f} s wall; "
           f"{rows / total:,.0f} rows/s end to end")
+    for step in instance.get_run_step_stats(report.run_id):
+        if step.start_time and step.end_time:
+            print(f"  step {step.step_key}: {step.end_time - step.start_time:.1f} s ({step.status.value})")
+    published = instance.get_latest_materialization_event(dg.AssetKey(["publish", "warehouse"]))
+    if published is not None:
+        timings = published.asset_materialization.metadata.get("timings")
+        print("publish timings (s):\n" + (timings.value if timings else "none"))
     print(f"peak RSS of this process: "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     if report.failure:

@@ -26,6 +26,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -286,10 +287,21 @@ def _label(cfg: Mapping[str, Any]) -> str:
     return f"{cfg['type']}({', '.join(cols)})" if cols else cfg["type"]
 
 
+def gate_workers() -> int:
+    """Relations validated at once: HUILIU_GATE_WORKERS, else one per core (2–4)."""
+    configured = os.environ.get("HUILIU_GATE_WORKERS", "")
+    return max(1, int(configured)) if configured.isdigit() else min(4, max(2, os.cpu_count() or 2))
+
+
 def validate_relations(conn: psycopg.Connection, relations: Sequence[Relation], params: Parameters, *,
                        policy: Policy | None = None, suites: Sequence[Suite] | None = None,
-                       log: Callable[[str], None] = lambda _m: None) -> list[GateResult]:
-    """Validate each relation in the database against its suites; one GateResult per suite × relation."""
+                       log: Callable[[str], None] = lambda _m: None,
+                       workers: int | None = None) -> list[GateResult]:
+    """Validate each relation in the database against its suites; one GateResult per suite × relation.
+
+    The database does the work (one scan per relation and a few aggregates), so relations are
+    validated on several connections at once; the largest go first to balance the workers.
+    """
     gx = _gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -299,37 +311,57 @@ def validate_relations(conn: psycopg.Connection, relations: Sequence[Relation], 
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = ctx.data_sources.add_postgres("huiliu_version", connection_string=sqlalchemy_url(conn))
-    results: list[GateResult] = []
-    for rel in relations:
-        t = time.monotonic()
+    results: dict[int, list[GateResult]] = {}
+    jobs = []
+    for i, rel in enumerate(relations):  # GX's context is set up on this thread only
         plan = [(s, expand(s, rel, policy)) for s in suites]
         plan = [(s, cfgs) for s, cfgs in plan if cfgs]
         if not plan:
-            results.append(GateResult(f"expectations@{rel.name}", False,
-                                      f"no suite applies to {rel.qualified}", {"relation": rel.qualified}))
+            results[i] = [GateResult(f"expectations@{rel.name}", False,
+                                     f"no suite applies to {rel.qualified}", {"relation": rel.qualified})]
             continue
+        combined = gx.ExpectationSuite(name=rel.name, expectations=[c for _, cfgs in plan for c in cfgs])
+        batch = source.add_table_asset(rel.name, table_name=rel.name, schema_name=rel.schema
+                                       ).add_batch_definition_whole_table("whole")
+        jobs.append((i, rel, plan, combined, batch))
+
+    def run(job: tuple) -> tuple[int, list[GateResult]]:
+        i, rel, plan, combined, batch_definition = job
+        t = time.monotonic()
         try:
-            combined = gx.ExpectationSuite(name=rel.name, expectations=[c for _, cfgs in plan for c in cfgs])
-            asset = source.add_table_asset(rel.name, table_name=rel.name, schema_name=rel.schema)
-            batch = asset.add_batch_definition_whole_table("whole").get_batch()
-            outcome = batch.validate(combined, result_format=RESULT_FORMAT,
-                                     expectation_parameters=params.for_relation(rel))
+            outcome = batch_definition.get_batch().validate(
+                combined, result_format=RESULT_FORMAT, expectation_parameters=params.for_relation(rel))
         except Exception as exc:  # a relation GX cannot validate fails its suites, not the run
             error = redact(f"{type(exc).__name__}: {exc}")
             summary = f"could not validate {rel.qualified}: {error}"
             details = {"relation": rel.qualified, "error": error}
-            results += [GateResult(f"{s.name}@{rel.name}", False, summary, details) for s, _ in plan]
-            continue
+            return i, [GateResult(f"{s.name}@{rel.name}", False, summary, details) for s, _ in plan]
         per_suite: dict[str, list[Any]] = {}
         for r in outcome.results:
             per_suite.setdefault(r.expectation_config.meta["huiliu"]["suite"], []).append(r)
-        for suite_name, rs in per_suite.items():
-            results.append(_suite_result(conn, by_name[suite_name], rel, rs, params))
+        if all(r.success for r in outcome.results):
+            out = [_suite_result(None, by_name[n], rel, rs, params) for n, rs in per_suite.items()]
+        else:  # probing failures needs a connection of this thread's own
+            with psycopg.connect(conn.info.dsn, password=conn.info.password, autocommit=True) as probe_conn:
+                out = [_suite_result(probe_conn, by_name[n], rel, rs, params) for n, rs in per_suite.items()]
         log(f"expectations {rel.qualified}: {len(outcome.results)} in {time.monotonic() - t:.2f} s")
-    return results
+        return i, out
+
+    jobs.sort(key=lambda j: _size(conn, j[1]), reverse=True)
+    count = min(workers or gate_workers(), len(jobs)) or 1
+    with ThreadPoolExecutor(max_workers=count, thread_name_prefix="huiliu-gx") as pool:
+        results.update(pool.map(run, jobs))
+    return [r for i in sorted(results) for r in results[i]]
 
 
-def _suite_result(conn: psycopg.Connection, suite: Suite, rel: Relation, rs: list[Any],
+def _size(conn: psycopg.Connection, rel: Relation) -> int:
+    """Pages of a relation (0 for a view): how long its scan will take, roughly."""
+    row = conn.execute("SELECT relpages FROM pg_class WHERE oid = to_regclass(%s)",
+                       (sql.Identifier(rel.schema, rel.name).as_string(conn),)).fetchone()
+    return int(row[0]) if row and row[0] else 0
+
+
+def _suite_result(conn: psycopg.Connection | None, suite: Suite, rel: Relation, rs: list[Any],
                   params: Parameters) -> GateResult:
     failed = []
     for r in rs:
@@ -341,7 +373,7 @@ def _suite_result(conn: psycopg.Connection, suite: Suite, rel: Relation, rs: lis
         error = _exception(r.exception_info)
         if error:
             entry["error"] = error
-        else:
+        elif conn is not None:
             entry.update(probe(conn, rel, cfg, params.for_relation(rel)))
         failed.append(entry)
     name = f"{suite.name}@{rel.name}"
