@@ -13,6 +13,11 @@ from pipelines.warehouse import STATE_DIR, database_url
 
 DEFAULT_LANDING = str(STATE_DIR / "landing")
 
+# The Dagster concurrency pool of every step that writes the warehouse. With the instance's
+# `concurrency.pools` (granularity run, limit 1, see pipelines/ops/ui.py) runs that write never
+# overlap in the UI's queue; the advisory lock still serializes build → publish for `huiliu run`.
+WAREHOUSE_POOL = "huiliu_warehouse"
+
 
 class Warehouse(dg.ConfigurableResource):
     """PostgreSQL: HUILIU_DATABASE_URL, else the project's local server (started on demand)."""

@@ -15,7 +15,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from pipelines.govern.token_key import install_key
-from pipelines.resources import Warehouse
+from pipelines.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.topology import PROJECT_ROOT
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
@@ -73,6 +73,8 @@ class HuiliuTranslator(DagsterDbtTranslator):
         return dg.AssetKey([schema, dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props.get("name", "").endswith("__protected"):
+            return "governance"  # tokenized with the catalog's policy: governing, not staging
         fqn = dbt_resource_props.get("fqn", [])
         folder = fqn[1] if len(fqn) > 2 else "staging"
         return _GROUP_BY_FOLDER.get(folder, folder)
@@ -86,6 +88,7 @@ class HuiliuTranslator(DagsterDbtTranslator):
     project=dbt_project,
     dagster_dbt_translator=HuiliuTranslator(),
     exclude="path:models/tiers",  # built by publish_warehouse, inside the publish lock
+    pool=WAREHOUSE_POOL,
 )
 def huiliu_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
                       warehouse: Warehouse):

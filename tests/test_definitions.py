@@ -51,3 +51,41 @@ def test_dagster_definitions_validate_passes():
     result = subprocess.run([dagster, "definitions", "validate", "-w", "workspace.yaml"],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+FLOW = ("ingest", "staging", "governance", "tiers", "publish")
+
+
+def test_every_edge_flows_forward_through_the_groups():
+    graph = _graph()
+    groups = {node.key: node.group_name for node in graph.asset_nodes}
+    assert set(groups.values()) == set(FLOW)
+    rank = {g: i for i, g in enumerate(FLOW)}
+    backwards = [(p.to_user_string(), n.key.to_user_string()) for n in graph.asset_nodes
+                 for p in n.parent_keys if p in groups and rank[groups[p]] > rank[groups[n.key]]]
+    assert not backwards
+    tiers = {k for k, g in groups.items() if g == "tiers"}
+    assert tiers == {dg.AssetKey(["tiers", t]) for t in ("city", "department", "town", "village")}
+    publish = graph.get(dg.AssetKey(["publish", "warehouse"]))
+    assert set(publish.parent_keys) == tiers
+
+
+def test_assets_carry_descriptions_owners_and_kinds():
+    for node in _graph().asset_nodes:
+        name = node.key.to_user_string()
+        assert node.description, name
+        assert node.owners, name
+        assert node.kinds, name
+
+
+def test_warehouse_writers_share_one_pool_and_the_gates_are_blocking_checks():
+    graph = _graph()
+    pools = {n.key.to_user_string(): graph.assets_def_for_key(n.key).node_def.pool for n in graph.asset_nodes}
+    for key in ("raw/household_registration", "staging/stg_household_registration", "tiers/town",
+                "publish/warehouse"):
+        assert pools[key] == "huiliu_warehouse", key
+    checks = {k: graph.get_check_spec(k) for k in graph.asset_check_keys}
+    for tier in ("city", "department", "town", "village"):
+        spec = checks[dg.AssetCheckKey(dg.AssetKey(["tiers", tier]), "quality_gates")]
+        assert spec.blocking
+    assert checks[dg.AssetCheckKey(dg.AssetKey(["publish", "warehouse"]), "all_gates")].blocking

@@ -11,7 +11,7 @@ from pipelines.ingest.batches import ingest_day
 from pipelines.ingest.loader import FileOutcome
 from pipelines.ingest.schema import ensure_schemas, sync_divisions
 from pipelines.partitions import batch_dates
-from pipelines.resources import Landing, Warehouse
+from pipelines.resources import WAREHOUSE_POOL, Landing, Warehouse
 from pipelines.topology import load_topology
 
 GROUP = "ingest"
@@ -90,6 +90,7 @@ def _days(context: dg.AssetExecutionContext) -> list[dt.date]:
     partitions_def=batch_dates,
     backfill_policy=dg.BackfillPolicy.single_run(),
     can_subset=True,
+    pool=WAREHOUSE_POOL,
 )
 def ingest_batches(context: dg.AssetExecutionContext, warehouse: Warehouse, landing: Landing):
     """Verify manifests, decode, check headers, COPY each complete batch of the dates."""
