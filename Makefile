@@ -8,7 +8,7 @@ DEMO_DATE   ?= $(shell $(PYTHON) -c "import re;print(re.search(r'first_batch_dat
 DEMO_PEOPLE ?= 20000
 DEMO_SEED   ?= 7
 
-.PHONY: install demo test lint bench ui db-stop clean-demo
+.PHONY: install demo test test-ui chromium lint bench ui db-stop clean-demo
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,8 +28,20 @@ demo: $(STAMP)
 ui: $(STAMP)
 	$(BIN)/python -m pipelines.ops.ui
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
+
+# The browser test of the Dagster UI alone (tests/test_ui_browser.py).
+test-ui: $(STAMP) chromium
+	$(BIN)/python -m pytest tests/test_ui_browser.py -q -s
+
+# The browser tests drive Debian's chromium (Playwright's own downloads fail here).
+CHROMIUM := /usr/bin/chromium
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+	@test -x $(CHROMIUM)
 
 # Speed and memory are measured here, never asserted in tests. BENCH_PEOPLE=100000 for a quick one.
 BENCH_PEOPLE ?= 1000000
