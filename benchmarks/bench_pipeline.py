@@ -2,7 +2,10 @@
 
 Runs in its own database (`huiliu_bench`) on the project's server and prints the wall time
 of generation, of each Dagster step and of the whole run, with rows per second of
-ingestion. Usage: python benchmarks/bench_pipeline.py [--people 1000000] [--date 2026-11-01]
+ingestion and the gates' share. It runs `run_batch_date`, the function `huiliu run` runs, with
+the same gate settings (HUILIU_GATE_WORKERS or its default), so what it measures is what a
+night costs; a refused publish fails the benchmark and prints the failed gates.
+Usage: python benchmarks/bench_pipeline.py [--people 1000000] [--date 2026-11-01]
 """
 
 from __future__ import annotations
@@ -51,6 +54,10 @@ def main() -> None:
 
     import dagster as dg
 
+    from pipelines.gates.expectations import gate_workers
+
+    print(f"gates: suites validated on {gate_workers()} workers "
+          f"(HUILIU_GATE_WORKERS={os.environ.get('HUILIU_GATE_WORKERS', 'unset: one per core, 2-4')})")
     instance = dg.DagsterInstance.ephemeral()
     started = time.perf_counter()
     report = run_batch_date(landing, day, log_level="ERROR", instance=instance)
@@ -65,10 +72,23 @@ def main() -> None:
     if published is not None:
         timings = published.asset_materialization.metadata.get("timings")
         print("publish timings (s):\n" + (timings.value if timings else "none"))
+        gates = _seconds(timings.value if timings else "", "gates")
+        if gates is not None:
+            print(f"gates: {gates:.1f} s, {gates / total:.0%} of the run")
     print(f"peak RSS of this process: "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     if report.failure:
+        print("\n".join(report.failure_details))
         raise SystemExit(report.failure)
+
+
+def _seconds(table: str, step: str) -> float | None:
+    """A step's seconds from the publish step's timings table (| step | seconds |)."""
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 2 and cells[0] == step:
+            return float(cells[1])
+    return None
 
 
 if __name__ == "__main__":

@@ -10,9 +10,10 @@ three value *shapes* (digits → 9, letters → a, other characters → 字), ne
 
 Suite conventions (expectations/README.md): GX 1.x ExpectationSuite JSON; `meta.huiliu` on an
 expectation may restrict it to `audiences`, or select `columns` by catalog class, policy
-action, type and name (`"column": "*"` is then filled in per column); `{"$PARAMETER": …}`
-values are supplied per run (today, division code sets, the city's row count); `{city}` in a
-query names the city relation of the same dataset in the same version.
+action, type and name (`"column": "*"` is then filled in per column); `{"$PARAMETER": name}`
+values are supplied per run (today, division code sets, the city's row count) and put in by
+the gate before GX sees the suite; `{city}` in a query names the city relation of the same
+dataset in the same version.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import datetime as dt
 import json
 import logging
 import os
+import queue
 import re
 import threading
 import time
@@ -301,6 +303,10 @@ def validate_relations(conn: psycopg.Connection, relations: Sequence[Relation], 
 
     The database does the work (one scan per relation and a few aggregates), so relations are
     validated on several connections at once; the largest go first to balance the workers.
+    The threads share nothing of GX's that changes: every `$PARAMETER` is resolved here, on
+    the calling thread, before any worker starts (GX's own parameter parser is one pyparsing
+    grammar per process, not thread-safe), and each worker validates through a datasource,
+    hence an execution engine, of its own.
     """
     gx = _gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -308,34 +314,45 @@ def validate_relations(conn: psycopg.Connection, relations: Sequence[Relation], 
     policy = policy or Policy.from_catalog(conn)
     suites = list(suites) if suites is not None else load_suites()
     by_name = {s.name: s for s in suites}
-    ctx = gx.get_context(mode="ephemeral")
-    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = ctx.data_sources.add_postgres("huiliu_version", connection_string=sqlalchemy_url(conn))
     results: dict[int, list[GateResult]] = {}
     jobs = []
-    for i, rel in enumerate(relations):  # GX's context is set up on this thread only
-        plan = [(s, expand(s, rel, policy)) for s in suites]
-        plan = [(s, cfgs) for s, cfgs in plan if cfgs]
+    for i, rel in enumerate(relations):
+        plan = [(s, cfgs) for s in suites if (cfgs := expand(s, rel, policy))]
         if not plan:
             results[i] = [GateResult(f"expectations@{rel.name}", False,
                                      f"no suite applies to {rel.qualified}", {"relation": rel.qualified})]
             continue
+        try:
+            values = params.for_relation(rel)
+            plan = [(s, [resolve_parameters(c, values) for c in cfgs]) for s, cfgs in plan]
+        except ParameterError as exc:
+            results[i] = _unvalidated(rel, plan, str(exc))
+            continue
         combined = gx.ExpectationSuite(name=rel.name, expectations=[c for _, cfgs in plan for c in cfgs])
-        batch = source.add_table_asset(rel.name, table_name=rel.name, schema_name=rel.schema
-                                       ).add_batch_definition_whole_table("whole")
-        jobs.append((i, rel, plan, combined, batch))
+        jobs.append((i, rel, plan, combined))
+    jobs.sort(key=lambda j: _size(conn, j[1]), reverse=True)
+    count = min(workers or gate_workers(), len(jobs)) or 1
+
+    ctx = gx.get_context(mode="ephemeral")  # set up on this thread only
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    url = sqlalchemy_url(conn)
+    engines: queue.SimpleQueue[tuple[Any, dict[int, Any]]] = queue.SimpleQueue()
+    for w in range(count):  # a datasource per worker: each its own engine, inspector and batches
+        source = ctx.data_sources.add_postgres(f"huiliu_version_{w}", connection_string=url)
+        engines.put((source, {i: source.add_table_asset(rel.name, table_name=rel.name, schema_name=rel.schema
+                                                        ).add_batch_definition_whole_table("whole")
+                              for i, rel, _, _ in jobs}))
 
     def run(job: tuple) -> tuple[int, list[GateResult]]:
-        i, rel, plan, combined, batch_definition = job
+        i, rel, plan, combined = job
         t = time.monotonic()
+        engine = engines.get()  # never waits: as many engines as workers
         try:
-            outcome = batch_definition.get_batch().validate(
-                combined, result_format=RESULT_FORMAT, expectation_parameters=params.for_relation(rel))
+            outcome = engine[1][i].get_batch().validate(combined, result_format=RESULT_FORMAT)
         except Exception as exc:  # a relation GX cannot validate fails its suites, not the run
-            error = redact(f"{type(exc).__name__}: {exc}")
-            summary = f"could not validate {rel.qualified}: {error}"
-            details = {"relation": rel.qualified, "error": error}
-            return i, [GateResult(f"{s.name}@{rel.name}", False, summary, details) for s, _ in plan]
+            return i, _unvalidated(rel, plan, redact(f"{type(exc).__name__}: {exc}"))
+        finally:
+            engines.put(engine)
         per_suite: dict[str, list[Any]] = {}
         for r in outcome.results:
             per_suite.setdefault(r.expectation_config.meta["huiliu"]["suite"], []).append(r)
@@ -347,11 +364,44 @@ def validate_relations(conn: psycopg.Connection, relations: Sequence[Relation], 
         log(f"expectations {rel.qualified}: {len(outcome.results)} in {time.monotonic() - t:.2f} s")
         return i, out
 
-    jobs.sort(key=lambda j: _size(conn, j[1]), reverse=True)
-    count = min(workers or gate_workers(), len(jobs)) or 1
-    with ThreadPoolExecutor(max_workers=count, thread_name_prefix="huiliu-gx") as pool:
-        results.update(pool.map(run, jobs))
+    try:
+        with ThreadPoolExecutor(max_workers=count, thread_name_prefix="huiliu-gx") as pool:
+            results.update(pool.map(run, jobs))
+    finally:
+        while not engines.empty():
+            engines.get()[0].get_execution_engine().close()  # the engines' pooled connections
     return [r for i in sorted(results) for r in results[i]]
+
+
+def _unvalidated(rel: Relation, plan: Sequence[tuple[Suite, Any]], error: str) -> list[GateResult]:
+    """Every suite of a relation that could not be validated fails, naming why."""
+    summary = f"could not validate {rel.qualified}: {error}"
+    return [GateResult(f"{s.name}@{rel.name}", False, summary, {"relation": rel.qualified, "error": error})
+            for s, _ in plan]
+
+
+class ParameterError(ValueError):
+    """A suite names a `$PARAMETER` the run does not supply, or an expression instead of a name."""
+
+
+def resolve_parameters(cfg: dict[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """`cfg` with every `{"$PARAMETER": name}` in its kwargs replaced by the run's value.
+
+    GX would evaluate them itself, with one module-level pyparsing grammar whose parse actions
+    learn their arity on first call: two threads doing that at once break it for the process
+    (every later validation raises TypeError). Resolved here, GX never parses a parameter.
+    Only plain names are allowed: an auditor reads the value's meaning from the name alone.
+    """
+    kwargs = cfg.get("kwargs", {})
+    for key, value in kwargs.items():
+        if isinstance(value, Mapping) and "$PARAMETER" in value:
+            name = value["$PARAMETER"]
+            if not isinstance(name, str) or name not in values:
+                label = cfg.get("meta", {}).get("huiliu", {}).get("suite", "?")
+                raise ParameterError(f"suite {label}: {cfg['type']}.{key} names $PARAMETER {name!r}, "
+                                     f"not one of {', '.join(sorted(values))}")
+            kwargs[key] = copy.deepcopy(values[name])
+    return cfg
 
 
 def _size(conn: psycopg.Connection, rel: Relation) -> int:
