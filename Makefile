@@ -26,9 +26,10 @@ demo: $(STAMP)
 
 # The Dagster UI and daemon on a persistent instance (dagster-postgres); prints the URL.
 ui: $(STAMP)
-	$(BIN)/python -m pipelines.ops.ui
+	$(BIN)/python -m pipelines.instance.ui
 
-test: $(STAMP) chromium
+# The linters first: an inverted import or a stale contract macro fails before any test runs.
+test: lint chromium
 	$(BIN)/python -m pytest
 
 # The browser test of the Dagster UI alone (tests/test_ui_browser.py).
@@ -49,8 +50,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_pipeline.py --people $(BENCH_PEOPLE)
 	@test ! -f benchmarks/bench_publish.py || $(BIN)/python benchmarks/bench_publish.py
 
+# ruff; the architecture contract (import-linter, pyproject.toml); the contract macro is current.
 lint: $(STAMP)
-	$(BIN)/ruff check pipelines tests
+	$(BIN)/ruff check pipelines huiliu_dev tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/python -m pipelines.tiers.contract_macro --check
 
 db-stop: $(STAMP)
 	$(BIN)/huiliu db-stop

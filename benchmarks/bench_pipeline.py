@@ -19,10 +19,10 @@ import time
 
 from pipelines.warehouse import (
     STATE_DIR,
-    _with_database,
     database_url,
     drop_database,
     ensure_database,
+    with_database,
 )
 
 
@@ -34,13 +34,13 @@ def main() -> None:
     args = parser.parse_args()
 
     base = database_url()
-    admin = _with_database(base, "postgres")
+    admin = with_database(base, "postgres")
     drop_database(admin, "huiliu_bench")
     ensure_database(admin, "huiliu_bench")
-    os.environ["HUILIU_DATABASE_URL"] = _with_database(base, "huiliu_bench")
+    os.environ["HUILIU_DATABASE_URL"] = with_database(base, "huiliu_bench")
     os.environ.setdefault("HUILIU_TOKEN_KEY", "benchmark-token-key-not-a-secret")
 
-    from pipelines.generate import generate
+    from huiliu_dev.generate import generate
     from pipelines.runner import run_batch_date
 
     landing = STATE_DIR / "bench" / "landing"

@@ -25,10 +25,10 @@ import psycopg
 import yaml
 from psycopg import sql
 
+from huiliu_dev.standin import create_standin, spread
 from pipelines.publish import publish
-from pipelines.publish.standin import create_standin, spread
 from pipelines.topology import DEFAULT_PATH, Topology, load_topology, parse_topology
-from pipelines.warehouse import _with_database, database_url, drop_database, ensure_database
+from pipelines.warehouse import database_url, drop_database, ensure_database, with_database
 
 DAY = dt.date(2026, 11, 23)
 DATABASE = "huiliu_bench_publish"
@@ -97,7 +97,7 @@ def bench(name: str, topo: Topology, rows: int, admin: str, base: str) -> None:
     units = len(topo.towns) + len(topo.villages)
     drop_database(admin, DATABASE)
     ensure_database(admin, DATABASE)
-    url = _with_database(base, DATABASE)
+    url = with_database(base, DATABASE)
     try:
         total = sum(int(rows * s) for s in SHARE.values())
         print(f"\n{name}: {units} towns+villages ({len(topo.units) + 1} unit schemas), "
@@ -136,7 +136,7 @@ def main() -> None:
     parser.add_argument("--only", choices=("real", "tenfold"))
     args = parser.parse_args()
     base = database_url()
-    admin = _with_database(base, "postgres")
+    admin = with_database(base, "postgres")
     real = load_topology(DEFAULT_PATH)
     big = tenfold(real)
     with psycopg.connect(admin) as conn:

@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 
 from pipelines.contract import DATASETS
-from pipelines.publish.naming import AUDIENCES, BUILD_SCHEMA, ident, source_name
+from pipelines.naming import AUDIENCES, BUILD_SCHEMA, ident, source_name
 from pipelines.topology import Topology
 
 # (name, type, expression over the base rows r, comment, audiences (None = all)); r holds

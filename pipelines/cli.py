@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_NOTHING_PUBLISHED, EXIT_SOME_REJECTED = 0, 1, 2
+
+
+def batch_date_arg(text: str) -> dt.date:
+    """argparse type for YYYY-MM-DD (shared by `huiliu generate` and `huiliu run`)."""
+    from pipelines.clock import parse_date
+
+    try:
+        return parse_date(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def cmd_db_url(_: argparse.Namespace) -> int:
@@ -19,7 +30,7 @@ def cmd_db_url(_: argparse.Namespace) -> int:
 def cmd_db_stop(_: argparse.Namespace) -> int:
     import os
 
-    from pipelines.warehouse import stop_local_server
+    from pipelines.localdb import stop_local_server
 
     if os.environ.get("HUILIU_DATABASE_URL"):
         print("HUILIU_DATABASE_URL is set: huiliu does not manage that server", file=sys.stderr)
@@ -29,7 +40,7 @@ def cmd_db_stop(_: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from pipelines.generate import run_from_args
+    from huiliu_dev.generate import run_from_args  # developer tooling: imported only for this command
 
     return run_from_args(args)
 
@@ -53,16 +64,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_SOME_REJECTED if report.rejections else EXIT_OK
 
 
+def _absent(message: str) -> int:
+    print(message, file=sys.stderr)
+    return EXIT_NOTHING_PUBLISHED
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="huiliu", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="write a realistic province and city batch")
-    from pipelines.generate import add_arguments
-    from pipelines.generate.cli import batch_date_arg
-
-    add_arguments(gen)
-    gen.set_defaults(func=cmd_generate)
+    try:  # developer tooling (huiliu_dev): present in a clone, may be absent where a county deploys
+        from huiliu_dev.generate import add_arguments
+    except ImportError:
+        gen.set_defaults(func=lambda _a: _absent("huiliu generate needs huiliu_dev (the developer tooling)"))
+    else:
+        add_arguments(gen)
+        gen.set_defaults(func=cmd_generate)
 
     run = sub.add_parser("run", help="ingest, transform, gate and publish one batch date")
     run.add_argument("--landing", required=True, help="landing directory")

@@ -1,16 +1,22 @@
-"""The Dagster Definitions of huiliu, assembled from one module per concern."""
+"""The Dagster Definitions of huiliu, assembled from one module per concern.
+
+ingest (raw assets, sensor, schedule) → tiers (the dbt build) → govern (file accounting) →
+publish (tier build, gates, switch): the same Definitions `huiliu run` executes and `make ui`
+serves (workspace.yaml).
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.ingest.accounting import batch_file_accounts, files_reconcile
+from pipelines.govern.accounting import batch_file_accounts, files_reconcile
 from pipelines.ingest.assets import county_divisions, ingest_batches
-from pipelines.ops.schedules import build_nightly_schedule
-from pipelines.ops.sensors import build_landing_sensor
+from pipelines.ingest.schedules import build_nightly_schedule
+from pipelines.ingest.sensors import build_landing_sensor
 from pipelines.publish.assets import publish_warehouse
 from pipelines.resources import Landing, Warehouse
-from pipelines.transform import dbt_resource, huiliu_dbt_models
+from pipelines.tiers.assets import huiliu_dbt_models
+from pipelines.tiers.project import dbt_resource
 
 # One job for a batch date: ingest it, transform, reconcile, build the tiers, gate, publish.
 batch_job = dg.define_asset_job(

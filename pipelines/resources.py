@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 import dagster as dg
 import psycopg
 
-from pipelines.warehouse import STATE_DIR, database_url
+from pipelines.paths import STATE_DIR
+from pipelines.warehouse import database_url, dbt_env
 
 DEFAULT_LANDING = str(STATE_DIR / "landing")
 
 # The Dagster concurrency pool of every step that writes the warehouse. With the instance's
-# `concurrency.pools` (granularity run, limit 1, see pipelines/ops/ui.py) runs that write never
+# `concurrency.pools` (granularity run, limit 1, see pipelines/instance/ui.py) runs that write never
 # overlap in the UI's queue; the advisory lock still serializes build → publish for `huiliu run`.
 WAREHOUSE_POOL = "huiliu_warehouse"
 
@@ -32,14 +32,7 @@ class Warehouse(dg.ConfigurableResource):
 
     def dbt_env(self) -> dict[str, str]:
         """The connection as the HUILIU_PG_* variables dbt's profile reads."""
-        parts = urlsplit(self.resolved_url())
-        return {
-            "HUILIU_PG_HOST": parts.hostname or "127.0.0.1",
-            "HUILIU_PG_PORT": str(parts.port or 5432),
-            "HUILIU_PG_USER": unquote(parts.username or ""),
-            "HUILIU_PG_PASSWORD": unquote(parts.password or ""),
-            "HUILIU_PG_DBNAME": parts.path.lstrip("/") or "huiliu",
-        }
+        return dbt_env(self.resolved_url())
 
 
 class Landing(dg.ConfigurableResource):

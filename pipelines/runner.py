@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.ingest.accounting import markdown
+from pipelines.tables import markdown
 
 
 @dataclass

@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 
 from pipelines.contract import DATASETS, SOURCES
+from pipelines.paths import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATH = PROJECT_ROOT / "partitions.yaml"
 
 _CODE = re.compile(r"^[0-9a-z]+$")

@@ -7,24 +7,21 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from support.db import reset_warehouse
 
-from pipelines.warehouse import (
-    _with_database,
-    drop_database,
-    ensure_database,
-    ensure_local_server,
-)
+from pipelines.localdb import ensure_local_server
+from pipelines.warehouse import drop_database, ensure_database, with_database
 
 
 @pytest.fixture(scope="session")
 def warehouse_url() -> Iterator[str]:
     """A throw-away database on the local (or configured) server; every command uses it."""
     base = os.environ.get("HUILIU_DATABASE_URL") or ensure_local_server().url("postgres")
-    admin = _with_database(base, "postgres")
+    admin = with_database(base, "postgres")
     name = f"huiliu_test_{os.getpid()}"
     drop_database(admin, name)
     ensure_database(admin, name)
-    url = _with_database(base, name)
+    url = with_database(base, name)
     previous = os.environ.get("HUILIU_DATABASE_URL")
     os.environ["HUILIU_DATABASE_URL"] = url
     os.environ.setdefault("HUILIU_TOKEN_KEY", "huiliu-test-token-key-not-a-secret")
@@ -34,15 +31,6 @@ def warehouse_url() -> Iterator[str]:
     else:
         os.environ["HUILIU_DATABASE_URL"] = previous
     drop_database(admin, name)
-
-
-def reset_warehouse(conn: psycopg.Connection) -> None:
-    """Drop every schema huiliu made in this database (roles are cluster-wide and stay)."""
-    schemas = [r[0] for r in conn.execute(
-        "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
-        "AND nspname NOT IN ('information_schema', 'public')")]
-    for name in schemas:
-        conn.execute(f'DROP SCHEMA "{name}" CASCADE')
 
 
 @pytest.fixture

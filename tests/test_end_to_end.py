@@ -18,10 +18,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import reset_warehouse
+from support.db import reset_warehouse
 
+from huiliu_dev.generate import generate
 from pipelines.contract import DATASETS
-from pipelines.generate import generate
 from pipelines.runner import run_batch_date
 
 PEOPLE, SEED = 1500, 11

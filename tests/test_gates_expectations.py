@@ -12,32 +12,30 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 
+from huiliu_dev.generate import generate
 from pipelines.contract import DATASETS, id_check_char
+from pipelines.gates.base import GateResult
 from pipelines.gates.expectations import EXPECTATIONS_DIR, check_relations, load_suites
 from pipelines.gates.report import write_report
-from pipelines.generate import generate
-from pipelines.publish.gates import GateResult
 from pipelines.publish.layout import Layout, plan_layout
 from pipelines.runner import run_batch_date
+from pipelines.tiers import dbt
+from pipelines.tiers.dbt import DBT_DIR
+from pipelines.tiers.specs import DBT_TIERS_ARGS
 from pipelines.topology import load_topology
-from pipelines.warehouse import _with_database, drop_database, ensure_database
+from pipelines.warehouse import drop_database, ensure_database, with_database
 
 DAY = dt.date(2026, 11, 1)
 PEOPLE, SEED = 1500, 3
-DBT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 COPY = "gates_corrupt"
 TOWN_HR = "town__household_registration"
 # made up for the test (valid GB 11643 check character), never a real person's
@@ -59,13 +57,7 @@ def _ensure_tiers(url: str, layout: Layout) -> None:
             "SELECT tablename FROM pg_tables WHERE schemaname = 'tiers'").fetchall()}
     if set(layout.sources) <= present:
         return
-    parts = urlsplit(url)
-    env = {**os.environ, "HUILIU_PG_HOST": parts.hostname or "", "HUILIU_PG_PORT": str(parts.port),
-           "HUILIU_PG_USER": parts.username or "", "HUILIU_PG_PASSWORD": parts.password or "",
-           "HUILIU_PG_DBNAME": parts.path.lstrip("/")}
-    proc = subprocess.run([str(Path(sys.executable).parent / "dbt"), "build", "--select", "path:models/tiers",
-                           "--exclude-resource-type", "unit_test", "--project-dir", str(DBT_DIR),
-                           "--profiles-dir", str(DBT_DIR)], env=env, capture_output=True, text=True)
+    proc = dbt.run(DBT_TIERS_ARGS, url)
     assert proc.returncode == 0, proc.stdout[-3000:]
 
 
@@ -75,11 +67,11 @@ def build(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     from pipelines.publish.build import build_version, discard_version
 
     warm_up_in_background()  # GX imports while the batch runs, as the publish op may do
-    admin = _with_database(warehouse_url, "postgres")
+    admin = with_database(warehouse_url, "postgres")
     name = f"{warehouse_url.rsplit('/', 1)[1]}_gates_exp"
     drop_database(admin, name)
     ensure_database(admin, name)
-    url = _with_database(warehouse_url, name)
+    url = with_database(warehouse_url, name)
     landing = tmp_path_factory.mktemp("gates_landing")
     generate(landing, DAY, people=PEOPLE, seed=SEED)
     with pytest.MonkeyPatch.context() as mp:
@@ -155,11 +147,11 @@ def test_suites_are_gx_suites_and_follow_the_contract() -> None:
 def test_every_text_column_of_towns_and_villages_is_scanned_or_shaped(build: Build) -> None:
     """No text column escapes: either the scan for clear numbers or a masked shape that admits none."""
     from pipelines.gates.expectations import expand, relations_of
-    from pipelines.gates.policy import Policy
+    from pipelines.govern.policy import Policy
 
     policy = Policy.from_catalog(build.conn)
     suites = load_suites()
-    relations = [r for r in relations_of(build.conn, build.version.schema, list(build.layout.sources))
+    relations = [r for r in relations_of(build.conn, build.version.schema, build.layout.relations)
                  if r.audience in ("town", "village")]
     assert len(relations) == 2 * len(DATASETS)
     for rel in relations:

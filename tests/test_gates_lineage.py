@@ -9,10 +9,7 @@ laid over the real ones. The semantics tests need no database at all.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -21,6 +18,8 @@ from urllib.parse import urlsplit
 
 import psycopg
 import pytest
+from support.seed_policy import policy_from_seeds
+from support.staging import create_database
 
 from pipelines.gates.lineage import (
     APPROVED_FUNCTIONS,
@@ -30,45 +29,27 @@ from pipelines.gates.lineage import (
     prove,
     tier_models,
 )
-from pipelines.gates.policy import Policy
-from pipelines.govern.token_key import install_key
-from pipelines.ingest.schema import ensure_schemas, sync_divisions
+from pipelines.govern.policy import Policy
+from pipelines.tiers import dbt
+from pipelines.tiers.dbt import DBT_DIR
 from pipelines.topology import load_topology
-from pipelines.warehouse import _with_database, drop_database, ensure_database
+from pipelines.warehouse import drop_database, with_database
 
-ROOT = Path(__file__).resolve().parent.parent
-DBT_DIR = ROOT / "dbt_project"
 LEAKING = Path(__file__).parent / "fixtures" / "leaking_models"
 DAY = dt.date(2026, 11, 23)
 KEY = b"lineage test key, not a real one"
 
 
-def _dbt_env(url: str) -> dict[str, str]:
-    parts = urlsplit(url)
-    return {**os.environ, "HUILIU_PG_HOST": parts.hostname or "127.0.0.1", "HUILIU_PG_PORT": str(parts.port),
-            "HUILIU_PG_USER": parts.username or "", "HUILIU_PG_PASSWORD": parts.password or "",
-            "HUILIU_PG_DBNAME": parts.path.lstrip("/")}
-
-
 @pytest.fixture(scope="module")
 def lineage_db(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """(url, dbt target path) of a database where dbt built every tier and all it reads."""
-    admin = _with_database(warehouse_url, "postgres")
+    admin = with_database(warehouse_url, "postgres")
     name = f"{warehouse_url.rsplit('/', 1)[1]}_gates_lineage"
-    drop_database(admin, name)
-    ensure_database(admin, name)
-    url = _with_database(warehouse_url, name)
-    with psycopg.connect(url, autocommit=True) as c:
-        ensure_schemas(c)
-        sync_divisions(c, load_topology())
-        install_key(c, KEY)
+    url = create_database(admin, name, KEY)
     target = tmp_path_factory.mktemp("dbt_target")
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "build", "--select", "+path:models/tiers",
-         "--exclude-resource-type", "unit_test", "--exclude-resource-type", "test",
-         "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-         "--target-path", str(target), "--log-path", str(target / "logs")],
-        env=_dbt_env(url), capture_output=True, text=True, timeout=600)
+    proc = dbt.run(["build", "--select", "+path:models/tiers", "--exclude-resource-type", "unit_test",
+                    "--exclude-resource-type", "test"], url, target_path=target, log_path=target / "logs",
+                   timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:]
     yield url, target
     drop_database(admin, name)
@@ -125,17 +106,17 @@ HR = "raw.household_registration"
 CASES = {
     "plain_select": ("tiers.town__household_registration", "id_number", f"{HR}.id_number", [
         "tiers.town__household_registration.id_number",
-        "intermediate.int_household_registration__protected.id_number",
+        "protected.prot_household_registration.id_number",
         "intermediate.int_household_registration__current.id_number",
         "staging.stg_household_registration.id_number",
         "raw.household_registration.id_number"]),
     "case_branch": ("tiers.town__household_registration", "phone", "raw.household_registration.phone", [
         "tiers.town__household_registration.phone",
-        "intermediate.int_household_registration__protected.phone",
+        "protected.prot_household_registration.phone",
         "raw.household_registration.phone"]),
     "union_side": ("tiers.village__elderly_subsidy", "name", "raw.elderly_subsidy.name", [
         "tiers.village__elderly_subsidy.name",
-        "intermediate.int_elderly_subsidy__protected.name",
+        "protected.prot_elderly_subsidy.name",
         "raw.elderly_subsidy.name"]),
     "cte_rename_two_up": ("tiers.town__household_registration", "relation_to_head",
                           "raw.household_registration.id_number", [
@@ -172,7 +153,7 @@ def test_a_leaking_case_still_proves_the_other_columns(compiled: dict[str, str],
 
 # --- semantics, without a database -------------------------------------------------------------
 
-SEEDS = Policy.from_seeds()
+SEEDS = policy_from_seeds()
 
 
 def _prove(select: str, relation: str = "tiers.town__household_registration", **more: str) -> list:
@@ -292,7 +273,7 @@ def test_quality_gate_compiles_proves_and_validates(lineage_db: tuple[str, Path]
     from pipelines.gates.report import write_report
 
     url, built_with = lineage_db
-    warm = ROOT / "dbt_project" / "target" / f"gates_lineage_{urlsplit(url).path[1:]}"
+    warm = DBT_DIR / "target" / f"gates_lineage_{urlsplit(url).path[1:]}"
     warm.mkdir(parents=True, exist_ok=True)  # as after the first publish: dbt's partial parse state is there
     shutil.copyfile(built_with / "partial_parse.msgpack", warm / "partial_parse.msgpack")
     with psycopg.connect(url, autocommit=True) as c:

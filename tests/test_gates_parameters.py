@@ -28,7 +28,7 @@ from pipelines.gates.expectations import (
     resolve_parameters,
     validate_relations,
 )
-from pipelines.gates.policy import Policy
+from pipelines.govern.policy import Policy
 
 RUNS = 20
 CHILD = Path(__file__).resolve().parent / "support" / "concurrent_gates.py"

@@ -15,15 +15,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from support import oracle
 
+from huiliu_dev.generate import add_arguments, generate, run_from_args
 from pipelines.contract import DATASETS, Dataset
-from pipelines.generate import add_arguments, generate, run_from_args
 from pipelines.topology import load_topology
-
-try:
-    from tests import oracle
-except ImportError:  # tests/ itself on sys.path (pytest without the project root)
-    import oracle  # type: ignore[no-redef]
 
 TOPO = load_topology()
 D0 = TOPO.first_batch_date
@@ -388,7 +384,7 @@ def test_faulty_files(tmp_path: Path) -> None:
 
 
 def test_a_failed_run_leaves_no_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipelines.generate import batch
+    from huiliu_dev.generate import batch
 
     generate(tmp_path, D0, people=300, seed=1)
 

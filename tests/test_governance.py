@@ -13,10 +13,10 @@ import re
 
 import psycopg
 import pytest
-from conftest import reset_warehouse
+from support.db import reset_warehouse
 
+from huiliu_dev.generate import generate
 from pipelines.contract import DATASETS, id_check_char
-from pipelines.generate import generate
 from pipelines.ingest.batches import ingest_day
 from pipelines.ingest.schema import ensure_schemas, sync_divisions
 from pipelines.runner import run_batch_date

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from batchkit import csv_bytes, write_batch
+from support.batchkit import csv_bytes, write_batch
 
 from pipelines.contract import DATASETS
 from pipelines.ingest.batches import ingest_day

@@ -7,13 +7,13 @@ import json
 
 import dagster as dg
 import pytest
-from batchkit import csv_bytes, write_batch
+from support.batchkit import csv_bytes, write_batch
 
 from pipelines.contract import DATASETS
 from pipelines.definitions import batch_job
-from pipelines.ops.deliveries import DELIVERY_TAG
-from pipelines.ops.schedules import build_nightly_schedule
-from pipelines.ops.sensors import build_landing_sensor
+from pipelines.ingest.deliveries import DELIVERY_TAG
+from pipelines.ingest.schedules import build_nightly_schedule
+from pipelines.ingest.sensors import build_landing_sensor
 
 HR = list(DATASETS["household_registration"].column_names)
 SENSOR = build_landing_sensor(batch_job)

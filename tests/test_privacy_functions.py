@@ -27,7 +27,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from conftest_staging_helpers import DBT_PROJECT, run_dbt
+from support.staging import DBT_PROJECT, run_dbt
 
 from pipelines.govern.token_key import hmac_pads, install_key
 from pipelines.ingest.schema import ensure_schemas, sync_divisions

@@ -1,8 +1,10 @@
 """Publishing against a real PostgreSQL: the split, roles, atomic switch, lock, other counties.
 
-Stand-in tiers.* tables (pipelines/publish/standin.py, synthetic rows with planted counts
-per division) take the place of dbt's until the dbt layer is wired in. The tests share one
-scratch database per module and republish it; each test plants what it checks.
+Stand-in tiers.* tables (huiliu_dev/standin.py, synthetic rows with planted counts per
+division) take the place of dbt's, so every count a unit view shows can be compared with what
+was planted, and the publish layer is tested on its own (the end-to-end tests run it on dbt's
+real tiers). The tests share one scratch database per module and republish it; each test
+plants what it checks.
 """
 
 from __future__ import annotations
@@ -22,14 +24,14 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
+from huiliu_dev.standin import create_standin, planted_counts
 from pipelines.contract import DATASETS
+from pipelines.gates.base import GateFailed
+from pipelines.naming import AUDIENCES
 from pipelines.publish import PublishLock, PublishLockBusy, publish
-from pipelines.publish.gates import GateFailed
 from pipelines.publish.lock import describe_holder
-from pipelines.publish.naming import AUDIENCES
-from pipelines.publish.standin import create_standin, planted_counts
 from pipelines.topology import DEFAULT_PATH, Topology, load_topology
-from pipelines.warehouse import _with_database, drop_database, ensure_database
+from pipelines.warehouse import drop_database, ensure_database, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = Path(__file__).parent / "fixtures" / "small_county.yaml"
@@ -48,11 +50,11 @@ ORDER BY 1, 2
 
 
 def _db_url(warehouse_url: str, suffix: str) -> tuple[str, str, str]:
-    admin = _with_database(warehouse_url, "postgres")
+    admin = with_database(warehouse_url, "postgres")
     name = f"{warehouse_url.rsplit('/', 1)[1]}_{suffix}"
     drop_database(admin, name)
     ensure_database(admin, name)
-    return admin, name, _with_database(warehouse_url, name)
+    return admin, name, with_database(warehouse_url, name)
 
 
 def _other_data(conn: psycopg.Connection) -> None:
@@ -619,7 +621,7 @@ def test_the_dagster_asset_publishes_with_metadata(county: County, monkeypatch: 
     from pipelines.publish import assets
     from pipelines.publish.run import DEFAULT_GATES
 
-    monkeypatch.setattr(assets, "GATES", DEFAULT_GATES)
+    monkeypatch.setattr(assets, "ALL_GATES", DEFAULT_GATES)
     dbt = _StubDbt(county.rebuild)
     result = dg.materialize([publish_warehouse], resources={"dbt": dbt, "warehouse": Warehouse(url=county.url)})
     assert result.success

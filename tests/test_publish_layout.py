@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from pipelines.contract import DATASETS
+from pipelines.gates.reconcile import reconciliation_gate
+from pipelines.naming import NamingError, checked, ident, source_name, version_number, version_schema
 from pipelines.publish.build import BuiltVersion
 from pipelines.publish.counts import VersionCounts
-from pipelines.publish.gates import run_gates
 from pipelines.publish.layout import UnitFilter, plan_layout, unit_view_sql
-from pipelines.publish.naming import NamingError, checked, ident, source_name, version_number, version_schema
 from pipelines.topology import DEFAULT_PATH, load_topology
 
 SMALL = Path(__file__).parent / "fixtures" / "small_county.yaml"
@@ -119,7 +119,7 @@ def _consistent_counts(layout, rows_per_code):
 def test_gates_pass_when_every_split_reconciles():
     layout = plan_layout(load_topology(SMALL), DAY)
     per_code = {v: 2 for v in layout.village_codes} | {t + "000": 1 for t in layout.town_codes}
-    results = run_gates(None, _built(layout, _consistent_counts(layout, per_code)))  # type: ignore[arg-type]
+    results = reconciliation_gate(None, _built(layout, _consistent_counts(layout, per_code)))  # type: ignore[arg-type]
     assert [r.passed for r in results] == [True] * 4
 
 
@@ -129,7 +129,7 @@ def test_gates_catch_lost_rows_and_unknown_divisions():
     counts = _consistent_counts(layout, per_code)
     counts["city__death_records"] = dict(per_code) | {"339901999999": 3}  # a code no unit reads
     counts["village__household_registration"] = dict(per_code) | {"339901001001": 1}  # one row lost
-    results = {r.name: r for r in run_gates(None, _built(layout, counts))}  # type: ignore[arg-type]
+    results = {r.name: r for r in reconciliation_gate(None, _built(layout, counts))}  # type: ignore[arg-type]
     assert not results["villages_plus_town_level_equal_city"].passed
     assert set(results["villages_plus_town_level_equal_city"].details["mismatches"]) == {
         "death_records", "household_registration"}

@@ -18,7 +18,7 @@ import jinja2
 import psycopg
 import pytest
 import yaml
-from conftest_staging_helpers import (
+from support.staging import (
     DBT_PROJECT,
     RawFixtures,
     create_database,

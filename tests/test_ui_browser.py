@@ -22,12 +22,13 @@ from urllib.parse import quote
 
 import psycopg
 import pytest
-from conftest import reset_warehouse
 from playwright.sync_api import Page, expect, sync_playwright
-from ui_support import CHROMIUM, CHROMIUM_ARGS, LOCATION, REPOSITORY, DagsterUI, free_port, graphql
+from support.db import reset_warehouse
+from support.ui import CHROMIUM, CHROMIUM_ARGS, LOCATION, REPOSITORY, DagsterUI, free_port, graphql
 
+from pipelines.paths import STATE_DIR
 from pipelines.resources import WAREHOUSE_POOL
-from pipelines.warehouse import STATE_DIR, _with_database, drop_database
+from pipelines.warehouse import drop_database, with_database
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +69,7 @@ def instance(warehouse_url, tmp_path):
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
     dagster_db = f"huiliu_test_dagster_{os.getpid()}"
-    admin = _with_database(warehouse_url, "postgres")
+    admin = with_database(warehouse_url, "postgres")
     drop_database(admin, dagster_db)
     env = dict(os.environ)
     env.pop("DAGSTER_HOME", None)  # derived from HUILIU_STATE_DIR, as `make ui` does

@@ -11,24 +11,18 @@ case when {{ detected }} is not null
 {%- endmacro %}
 
 {#- The catalog rows of one dataset (column, class, action for the audience), read at
-    execution time: the policy is data, so the SQL of a tier follows the seeds and what
-    content detection found in this run. Empty at parse time. -#}
+    execution time: the policy is data (seeds, content detection, the clear_names and
+    division-code rules all in governance.column_catalog), so the SQL of a tier follows
+    what this run's catalog says. Empty at parse time. -#}
 {% macro catalog_rows(dataset, audience) -%}
-{%- set column = 'action_granted' if audience == 'clear_names' else 'action_' ~ audience -%}
 {%- if not execute %}{{ return([]) }}{% endif -%}
 {%- set result = run_query(
-    "select column_name, class, " ~ column ~ ", label, grade from " ~ ref('column_catalog')
+    "select column_name, class, action_" ~ audience ~ ", label, grade from " ~ ref('column_catalog')
     ~ " where dataset = '" ~ dataset ~ "' order by position") -%}
 {%- set rows = [] -%}
 {%- for r in result if r[0] != 'op' -%}
   {#- op is consumed by the delta fold: the current state has no such column -#}
-  {%- set action = r[2] -%}
-  {#- a grant at level clear_names shows names and phones in clear -#}
-  {%- if audience == 'clear_names' and r[1] in ['person_name', 'phone'] -%}{%- set action = 'keep' -%}{%- endif -%}
-  {#- the division code is what splits a tier into units: always kept -#}
-  {%- if r[0] == 'division_code' -%}{%- set action = 'keep' -%}{%- endif -%}
-  {%- do rows.append({'column': r[0], 'class': r[1], 'action': action, 'label': r[3],
-                      'grade': r[4]}) -%}
+  {%- do rows.append({'column': r[0], 'class': r[1], 'action': r[2], 'label': r[3], 'grade': r[4]}) -%}
 {%- endfor -%}
 {{ return(rows) }}
 {%- endmacro %}
@@ -65,20 +59,51 @@ case when {{ detected }} is not null
 {%- endif -%}
 {%- endmacro %}
 
-{#- The desensitized current state of a dataset for one audience. -#}
-{% macro tier_relation(dataset, audience) -%}
+{#- The whole body of a protected model (models/protected/prot_<dataset>.sql): the dataset's
+    current state with a keyed token (privacy.token) beside every column some audience sees
+    tokenized, computed once here and reused by every tier, so units can join on it. -#}
+{% macro protected_model() -%}
 -- depends_on: {{ ref('column_catalog') }}
+{%- if not this.name.startswith('prot_') -%}
+  {{ exceptions.raise_compiler_error("protected model " ~ this.name ~ " must be named prot_<dataset>") }}
+{%- endif -%}
+{%- set dataset = this.name[5:] %}
+select
+    t.*{% for c in tokenized_columns(dataset) %},
+    privacy.token(t.{{ adapter.quote(c) }}) as {{ adapter.quote(c ~ '_token') }}
+    {%- endfor %}
+from {{ ref('int_' ~ dataset ~ '__current') }} as t
+{%- endmacro %}
+
+{#- (audience, dataset) of the tier model being built: its folder is the audience
+    (models/tiers/<audience>/) and its name `<audience>__<dataset>`; a file whose name does not
+    follow its folder fails the build instead of guessing. -#}
+{% macro tier_parts() -%}
+{%- set audience = model.fqn[-2] -%}
+{%- set prefix = audience ~ '__' -%}
+{%- if model.fqn[1] != 'tiers' or not this.name.startswith(prefix) -%}
+  {{ exceptions.raise_compiler_error("tier model " ~ this.name ~ " must be models/tiers/<audience>/<audience>__<dataset>.sql") }}
+{%- endif -%}
+{{ return([audience, this.name[prefix | length:]]) }}
+{%- endmacro %}
+
+{#- The desensitized current state of a dataset for one audience: the whole body of a tier model. -#}
+{% macro tier_model() -%}
+-- depends_on: {{ ref('column_catalog') }}
+{%- set audience, dataset = tier_parts() %}
 {%- set rows = catalog_rows(dataset, audience) %}
 {%- set kept = [] %}
 {%- for c in rows %}{% set sql = tier_column(c) %}{% if sql | trim %}{% do kept.append(sql) %}{% endif %}{% endfor %}
 select
     {{ kept | join(',\n    ') if kept else 't.division_code' }}
-from {{ ref('int_' ~ dataset ~ '__protected') }} as t
+from {{ ref('prot_' ~ dataset) }} as t
 {%- endmacro %}
 
-{#- COMMENTs on a tier relation: Chinese label, class, grade and action of every column. -#}
-{% macro tier_comments(dataset, audience) -%}
+{#- COMMENTs on a tier relation (its post-hook, set once in dbt_project.yml): Chinese label,
+    class, grade and action of every column. -#}
+{% macro tier_comments() -%}
 {%- if execute -%}
+{%- set audience, dataset = tier_parts() -%}
 {%- set rows = catalog_rows(dataset, audience) -%}
 {%- set ds = huiliu_dataset(dataset) -%}
 comment on table {{ this }} is '{{ ds.label }} ({{ dataset }}) — {{ audience }} 口径的脱敏现状';

@@ -6,7 +6,7 @@
 The same seed over successive dates is one consistent history.
 """
 
-from pipelines.generate.batch import ASSUMES, generate
-from pipelines.generate.cli import add_arguments, run_from_args
+from huiliu_dev.generate.batch import ASSUMES, generate
+from huiliu_dev.generate.cli import add_arguments, run_from_args
 
 __all__ = ["ASSUMES", "add_arguments", "generate", "run_from_args"]

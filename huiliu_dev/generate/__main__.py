@@ -1,7 +1,7 @@
-"""`python -m pipelines.generate …` (the same as `huiliu generate …`)."""
+"""`python -m huiliu_dev.generate …` (the same as `huiliu generate …`)."""
 
 import sys
 
-from pipelines.generate.cli import main
+from huiliu_dev.generate.cli import main
 
 sys.exit(main())

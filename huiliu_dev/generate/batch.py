@@ -17,12 +17,15 @@ from typing import Any
 
 import numpy as np
 
+from huiliu_dev.generate import datasets as gen
+from huiliu_dev.generate.days import day_number, to_date
+from huiliu_dev.generate.enterprises import Enterprises
+from huiliu_dev.generate.faults import DROPPED_COLUMN, FILE_FAULTS, Planter
+from huiliu_dev.generate.floating import FloatingSlots
+from huiliu_dev.generate.residents import Residents
+from huiliu_dev.generate.world import World
+from huiliu_dev.generate.writer import CsvFile, FileSpec, sha256_of, tamper, write_json
 from pipelines.contract import DATASETS, ROW_REASONS
-from pipelines.generate import datasets as gen
-from pipelines.generate.days import day_number, to_date
-from pipelines.generate.faults import DROPPED_COLUMN, FILE_FAULTS, Planter
-from pipelines.generate.population import Enterprises, FloatingSlots, Residents, World
-from pipelines.generate.writer import CsvFile, FileSpec, sha256_of, tamper, write_json
 from pipelines.topology import Topology, load_topology
 
 CHUNK = 20_000

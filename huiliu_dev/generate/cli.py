@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 
-from pipelines.generate.batch import generate
-from pipelines.generate.population import GenerateError
-
-
-def batch_date_arg(text: str) -> dt.date:
-    """argparse type for YYYY-MM-DD (shared by `huiliu generate` and `huiliu run`)."""
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a YYYY-MM-DD date") from exc
+from huiliu_dev.generate.batch import generate
+from huiliu_dev.generate.world import GenerateError
+from pipelines.cli import batch_date_arg
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,7 +11,7 @@ from functools import cache
 
 import numpy as np
 
-from pipelines.generate.hashing import I64
+from huiliu_dev.generate.hashing import I64
 
 EPOCH = dt.date(1970, 1, 1)
 NEVER = 10**7  # a day number far beyond any batch date

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from huiliu_dev.generate.hashing import I64, Hasher, S
+from huiliu_dev.generate.rows import Block
 from pipelines.contract import (
     ID_CHECK,
     ROW_REASONS,
@@ -27,8 +29,6 @@ from pipelines.contract import (
     upgrade_id15,
     uscc_check_char,
 )
-from pipelines.generate.datasets import Block
-from pipelines.generate.hashing import I64, Hasher, S
 
 RATE = 0.002  # share of a file's rows planted as faults, all rules together
 TIE_EVERY = 5  # duplicate number 1, 6, 11 … is a tie on the latest updated_at

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from huiliu_dev.generate.days import ymd
+from huiliu_dev.generate.hashing import I64
 from pipelines.contract import ID_CHECK, ID_WEIGHTS, USCC_ALPHABET, USCC_WEIGHTS
-from pipelines.generate.days import ymd
-from pipelines.generate.hashing import I64
 
 _DIGITS = np.array(list("0123456789"), dtype="U1")
 _ID_CHECK = np.array(list(ID_CHECK), dtype="U1")

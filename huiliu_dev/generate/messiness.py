@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipelines.generate.hashing import I64, Bool, Hasher, S
+from huiliu_dev.generate.hashing import I64, Bool, Hasher, S
 
 FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from huiliu_dev.generate.faults import Planted
+from huiliu_dev.generate.rows import Block
 from pipelines.contract import Dataset
-from pipelines.generate.datasets import Block
-from pipelines.generate.faults import Planted
 
 _EXTRA_FIELDS = ("备注", "")
 

@@ -1,22 +1,18 @@
 """Per-file accounting as a publish gate: received = loaded + kept aside, and the counts are current.
 
-The ingest asset check `files_reconcile` judges batch_files after staging; the publish runs
-later (maybe in another run), so the gate asks again, and also that batch_files' counts
-still agree with what staging holds now (governance.file_row_counts), so a version is never
-published over a staging rebuild whose accounts were not written back. Names and numbers only.
+The asset check `files_reconcile` (govern/accounting.py) judges batch_files after staging;
+the publish runs later (maybe in another run), so the gate asks again (the same query), and
+also that batch_files' counts still agree with what staging holds now
+(governance.file_row_counts), so a version is never published over a staging rebuild whose
+accounts were not written back. Names and numbers only.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import psycopg
 
-from pipelines.ingest.accounting import UNBALANCED
-from pipelines.publish.gates import GateResult
-
-if TYPE_CHECKING:
-    from pipelines.publish.build import BuiltVersion
+from pipelines.gates.base import Candidate, GateResult
+from pipelines.govern.accounting import UNBALANCED_COLUMNS, unbalanced_files
 
 STALE = """
 SELECT b.source, b.batch_date::text, b.dataset, b.path, b.rows_loaded, c.rows_loaded,
@@ -34,18 +30,17 @@ FROM governance.batch_files WHERE status = 'loaded'
 NAME = "files_received_loaded_kept_aside"
 
 
-def files_gate(conn: psycopg.Connection, version: BuiltVersion) -> list[GateResult]:
+def files_gate(conn: psycopg.Connection, version: Candidate) -> list[GateResult]:
     """Gate: every loaded file balances, and batch_files agrees with staging as it is now."""
     if conn.execute("SELECT to_regclass('governance.batch_files')").fetchone()[0] is None:
         return [GateResult(NAME, True, "no batch_files: nothing was ingested", {})]
-    unbalanced = conn.execute(UNBALANCED).fetchall()
+    unbalanced = unbalanced_files(conn)
     has_counts = conn.execute("SELECT to_regclass('governance.file_row_counts')").fetchone()[0] is not None
     stale = conn.execute(STALE).fetchall() if has_counts else []
     files, rows = conn.execute(FILES).fetchone()
     details: dict[str, object] = {"loaded_files": files, "rows_received": rows}
     if unbalanced:
-        details["unbalanced"] = [dict(zip(("source", "batch_date", "dataset", "file", "received", "loaded",
-                                           "kept_aside"), r, strict=True)) for r in unbalanced]
+        details["unbalanced"] = [dict(zip(UNBALANCED_COLUMNS, r, strict=True)) for r in unbalanced]
     if stale:
         details["stale"] = [dict(zip(("source", "batch_date", "dataset", "file", "loaded", "loaded_in_staging",
                                       "kept_aside", "kept_aside_in_staging"), r, strict=True)) for r in stale]

@@ -1,4 +1,4 @@
-"""All of this package's gates as one, with the slow parts overlapped.
+"""Every gate of a publish: the reconciliation, then files, expectations and lineage overlapped.
 
 The lineage proof needs a `dbt compile` (a subprocess, about 9 s) and the expectation suites
 need Great Expectations (Python-bound, about 10 s for ~35 relations): the compile starts first
@@ -8,20 +8,17 @@ and runs while GX validates, so the two cost about the longer of them, not their
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
 
 import psycopg
 
+from pipelines.gates.base import Candidate, Gate, GateResult
 from pipelines.gates.expectations import expectation_gate, warm_up
 from pipelines.gates.files import files_gate
 from pipelines.gates.lineage import Compilation, finish_lineage
-from pipelines.publish.gates import GateResult
-
-if TYPE_CHECKING:
-    from pipelines.publish.build import BuiltVersion
+from pipelines.gates.reconcile import reconciliation_gate
 
 
-def quality_gate(conn: psycopg.Connection, version: BuiltVersion) -> list[GateResult]:
+def quality_gate(conn: psycopg.Connection, version: Candidate) -> list[GateResult]:
     """Gate: per-file accounting, the lineage proof and every expectation suite on `version`."""
     try:
         compilation: Compilation | None = Compilation(conn)
@@ -47,3 +44,7 @@ def warm_up_in_background() -> threading.Thread:
     thread = threading.Thread(target=warm_up, name="huiliu-gx-import", daemon=True)
     thread.start()
     return thread
+
+
+# What a publish runs, in order: counts first (cheap, from the build), then the rest.
+ALL_GATES: tuple[Gate, ...] = (reconciliation_gate, quality_gate)

@@ -16,8 +16,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipelines.publish.gates import GateResult
-from pipelines.warehouse import STATE_DIR
+from pipelines.gates.base import GateResult
+from pipelines.naming import tier_of
+from pipelines.paths import STATE_DIR
+from pipelines.tables import markdown
 
 REPORT_DIR = STATE_DIR / "gate_reports"
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -41,17 +43,17 @@ def _e(value: object) -> str:
     return html.escape("" if value is None else str(value))
 
 
-def _kind(name: str) -> str:
-    """Group of a result: the suite's tier/dataset for expectations, else the gate's own name."""
-    if "@" in name:
-        return "expectations: " + name.split("@", 1)[0]
-    return name
+def _kind(r: GateResult) -> str:
+    """Group of a result: the suite for expectations, else the gate's own name."""
+    if "relation_name" in r.details:  # one suite × relation of the expectation gate
+        return f"expectations: {r.details.get('suite_name') or 'no suite'}"
+    return r.name
 
 
 def _failure_rows(r: GateResult) -> list[str]:
     rows = []
     for f in r.details.get("failed", []) or []:
-        extra = {k: v for k, v in f.items() if k not in ("expectation", "relation", "why")}
+        extra = {k: v for k, v in f.items() if k not in ("expectation", "relation", "tier", "why")}
         rows.append(f"<tr><td><code>{_e(f.get('relation'))}</code></td>"
                     f"<td><code>{_e(f.get('expectation'))}</code><br>"
                     f"<span class=meta>{_e(f.get('why'))}</span></td>"
@@ -72,9 +74,8 @@ def _expectation_matrix(results: Sequence[GateResult]) -> str:
     """Relations × suites: one cell per expectation result (✓ n checks / ✗ failed of n)."""
     cells: dict[str, dict[str, GateResult]] = {}
     for r in results:
-        if "@" in r.name:
-            suite, relation = r.name.split("@", 1)
-            cells.setdefault(relation, {})[suite.split(".", 1)[0]] = r
+        if r.details.get("suite_kind"):
+            cells.setdefault(r.details["relation_name"], {})[r.details["suite_kind"]] = r
     if not cells:
         return ""
     rows = ["<h2>Expectations by relation</h2><table><tr><th>relation</th><th>tier suite</th>"
@@ -111,7 +112,7 @@ def render_report(results: Sequence[GateResult], run_id: str, *, version: str | 
 
     groups: dict[str, list[GateResult]] = {}
     for r in results:
-        groups.setdefault(_kind(r.name), []).append(r)
+        groups.setdefault(_kind(r), []).append(r)
     out.append("<h2>Overview</h2><table><tr><th>gate</th><th>results</th><th>passed</th><th>failed</th></tr>")
     for kind, rs in groups.items():
         bad = sum(1 for r in rs if not r.passed)
@@ -152,16 +153,16 @@ def overview_markdown(results: Sequence[GateResult], limit: int = 12) -> str:
     """A short Markdown table for Dagster metadata: one row per gate kind, then the first failures."""
     groups: dict[str, list[GateResult]] = {}
     for r in results:
-        groups.setdefault(_kind(r.name), []).append(r)
-    out = ["| gate | results | failed |", "|---|---|---|"]
-    out += [f"| {k} | {len(rs)} | {sum(1 for r in rs if not r.passed)} |" for k, rs in groups.items()]
+        groups.setdefault(_kind(r), []).append(r)
+    out = markdown(["gate", "results", "failed"],
+                   [(k, len(rs), sum(1 for r in rs if not r.passed)) for k, rs in groups.items()])
     failed = [r for r in results if not r.passed]
     if failed:
-        out += ["", "| failed | summary |", "|---|---|"]
-        out += [f"| {r.name} | {r.summary.replace('|', '/')[:300]} |" for r in failed[:limit]]
+        rows = [(r.name, r.summary[:300]) for r in failed[:limit]]
         if len(failed) > limit:
-            out.append(f"| … | {len(failed) - limit} more in the gate report |")
-    return "\n".join(out)
+            rows.append(("…", f"{len(failed) - limit} more in the gate report"))
+        out += "\n\n" + markdown(["failed", "summary"], rows)
+    return out
 
 
 def write_report(results: Sequence[GateResult], run_id: str, *, version: str | None = None,
@@ -172,15 +173,6 @@ def write_report(results: Sequence[GateResult], run_id: str, *, version: str | N
     path = target / f"{_SAFE.sub('_', run_id) or 'run'}.html"
     path.write_text(render_report(results, run_id, version=version, context=context), encoding="utf-8")
     return path
-
-
-def _audience_tier(relation: str) -> str | None:
-    """The tier of `schema.audience__dataset` (owner, granted, clear_names are department views)."""
-    name = relation.rsplit(".", 1)[-1]
-    audience = name.split("__", 1)[0] if "__" in name else None
-    if audience is None:
-        return None
-    return audience if audience in ("city", "town", "village") else "department"
 
 
 def failures(results: Sequence[GateResult]) -> list[dict[str, Any]]:
@@ -195,19 +187,19 @@ def failures(results: Sequence[GateResult]) -> list[dict[str, Any]]:
         items = 0
         for f in r.details.get("failed", []) or []:
             found = {k: v for k, v in f.items() if k not in ("expectation", "relation", "why")}
-            out.append({"tier": _audience_tier(str(f.get("relation", ""))), "relation": f.get("relation"),
+            found.pop("tier", None)
+            out.append({"tier": f.get("tier"), "relation": f.get("relation"),
                         "check": f.get("expectation"), "found": found})
             items += 1
         for leak in r.details.get("leaks", []) or []:
-            out.append({"tier": _audience_tier(str(leak.get("relation", ""))),
+            out.append({"tier": tier_of(str(leak["audience"])) if leak.get("audience") else None,
                         "relation": f"{leak.get('relation')}.{leak.get('column')}",
                         "check": f"lineage: grade {leak.get('grade')} reaches {leak.get('audience')} "
                                  f"({leak.get('action')})", "found": {"path": leak.get("path")}})
             items += 1
         if not items:
-            relation = str(r.details.get("relation", ""))
-            out.append({"tier": _audience_tier(relation) if relation else None,
-                        "relation": relation or None, "check": r.name, "found": r.summary})
+            out.append({"tier": r.details.get("tier"), "relation": r.details.get("relation"),
+                        "check": r.name, "found": r.summary})
     return out
 
 
@@ -215,11 +207,11 @@ def failures_markdown(items: Sequence[Mapping[str, Any]], limit: int = 20) -> st
     """Failures as a Markdown table: which check failed on which relation, and what it found."""
     if not items:
         return "every check passed"
-    out = ["| relation | failed check | found (counts, masked shapes) |", "|---|---|---|"]
+    rows = []
     for f in items[:limit]:
         found = f["found"] if isinstance(f["found"], str) else json.dumps(f["found"], ensure_ascii=False,
                                                                           default=str)
-        out.append(f"| {f['relation'] or '—'} | {f['check']} | {found.replace('|', '/')[:300]} |")
+        rows.append((f["relation"] or "—", f["check"], found[:300]))
     if len(items) > limit:
-        out.append(f"| … | {len(items) - limit} more in the gate report | |")
-    return "\n".join(out)
+        rows.append(("…", f"{len(items) - limit} more in the gate report", ""))
+    return markdown(["relation", "failed check", "found (counts, masked shapes)"], rows)

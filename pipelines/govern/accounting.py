@@ -2,14 +2,15 @@
 
 rows_loaded is counted from the staged rows that passed every rule, rows_kept_aside from
 governance.kept_aside_rows — never one derived from the other — so the check
-received = loaded + kept aside can fail.
+received = loaded + kept aside can fail. `unbalanced_files` is that check's one query: the
+asset check below and the publish gate (pipelines/gates/files.py) both ask it.
 """
-
 
 import dagster as dg
 import psycopg
 
 from pipelines.resources import Warehouse
+from pipelines.tables import markdown
 
 KEY = dg.AssetKey(["governance", "batch_file_accounts"])
 FILE_ROW_COUNTS = dg.AssetKey(["governance", "file_row_counts"])
@@ -54,10 +55,12 @@ def update_counts(conn: psycopg.Connection) -> int:
     return conn.execute(UPDATE_COUNTS).rowcount
 
 
-def markdown(header: list[str], rows: list[tuple]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join("" if v is None else str(v) for v in r) + " |" for r in rows]
-    return "\n".join(out)
+UNBALANCED_COLUMNS = ("source", "batch_date", "dataset", "file", "received", "loaded", "kept_aside")
+
+
+def unbalanced_files(conn: psycopg.Connection) -> list[tuple]:
+    """Files that were not rejected and whose received ≠ loaded + kept aside (UNBALANCED_COLUMNS)."""
+    return conn.execute(UNBALANCED).fetchall()
 
 
 @dg.asset(
@@ -76,7 +79,7 @@ def batch_file_accounts(context: dg.AssetExecutionContext, warehouse: Warehouse
             "SELECT DISTINCT batch_date FROM governance.batch_files").fetchall()]
         per_dataset = conn.execute(BY_DATASET, (dates,)).fetchall()
         reasons = conn.execute(REASONS, (dates,)).fetchall()
-        unbalanced = conn.execute(UNBALANCED).fetchall()
+        unbalanced = unbalanced_files(conn)
     return dg.MaterializeResult(
         metadata={
             "files_updated": updated,
@@ -92,10 +95,9 @@ def batch_file_accounts(context: dg.AssetExecutionContext, warehouse: Warehouse
 @dg.asset_check(asset=KEY, blocking=True, description="received = loaded + kept aside, per file")
 def files_reconcile(warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.connect() as conn:
-        unbalanced = conn.execute(UNBALANCED).fetchall()
+        unbalanced = unbalanced_files(conn)
     return dg.AssetCheckResult(
         passed=not unbalanced,
-        metadata={"unbalanced": dg.MetadataValue.md(markdown(
-            ["source", "date", "dataset", "file", "received", "loaded", "kept aside"],
-            unbalanced)) if unbalanced else "none"},
+        metadata={"unbalanced": dg.MetadataValue.md(markdown(UNBALANCED_COLUMNS, unbalanced))
+                  if unbalanced else "none"},
     )

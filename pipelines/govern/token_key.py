@@ -14,7 +14,7 @@ import secrets
 
 import psycopg
 
-from pipelines.warehouse import STATE_DIR
+from pipelines.paths import STATE_DIR
 
 KEY_FILE = STATE_DIR / "token.key"
 BLOCK = 64  # SHA-256 block size

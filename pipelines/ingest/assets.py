@@ -6,12 +6,13 @@ from collections import defaultdict
 
 import dagster as dg
 
+from pipelines.clock import batch_dates
 from pipelines.contract import DATASETS
 from pipelines.ingest.batches import ingest_day
 from pipelines.ingest.loader import FileOutcome
 from pipelines.ingest.schema import ensure_schemas, sync_divisions
-from pipelines.partitions import batch_dates
 from pipelines.resources import WAREHOUSE_POOL, Landing, Warehouse
+from pipelines.tables import markdown
 from pipelines.topology import load_topology
 
 GROUP = "ingest"
@@ -66,14 +67,9 @@ _SPECS = [
 
 
 def outcomes_markdown(outcomes: list[FileOutcome]) -> str:
-    lines = ["| source | date | file | status | reason | rows declared | records stored |",
-             "|---|---|---|---|---|---|---|"]
-    for o in outcomes:
-        lines.append(
-            f"| {o.source} | {o.batch_date} | {o.path} | {o.status} | {o.reason or ''} | "
-            f"{'' if o.rows_received is None else o.rows_received} | {o.records_stored} |"
-        )
-    return "\n".join(lines)
+    return markdown(["source", "date", "file", "status", "reason", "rows declared", "records stored"],
+                    [(o.source, o.batch_date, o.path, o.status, o.reason, o.rows_received, o.records_stored)
+                     for o in outcomes])
 
 
 def _days(context: dg.AssetExecutionContext) -> list[dt.date]:

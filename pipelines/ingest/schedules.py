@@ -7,9 +7,9 @@ import datetime as dt
 
 import dagster as dg
 
-from pipelines.ops.deliveries import already_run, deliveries, run_request
-from pipelines.ops.sensors import landing_root
-from pipelines.partitions import TIMEZONE
+from pipelines.clock import TIMEZONE
+from pipelines.ingest.deliveries import already_run, deliveries, run_request
+from pipelines.ingest.sensors import landing_root
 
 
 def build_nightly_schedule(job: dg.UnresolvedAssetJobDefinition | dg.JobDefinition

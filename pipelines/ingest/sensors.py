@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.ops.deliveries import already_run, deliveries, run_request
+from pipelines.ingest.deliveries import already_run, deliveries, run_request
 from pipelines.resources import DEFAULT_LANDING
 
 CURSOR_LIMIT = 2000  # deliveries remembered in the cursor (about a year of two sources)

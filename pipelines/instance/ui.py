@@ -16,13 +16,14 @@ import shutil
 import sys
 from pathlib import Path
 
+from pipelines.paths import PROJECT_ROOT, STATE_DIR
 from pipelines.resources import Warehouse
-from pipelines.topology import PROJECT_ROOT
-from pipelines.warehouse import STATE_DIR, _with_database, database_url, ensure_database
+from pipelines.warehouse import database_url, ensure_database, with_database
 
 DEFAULT_DAGSTER_HOME = STATE_DIR / "dagster_home"
 DEFAULT_DAGSTER_DB = "dagster"
-HEADER = "# Written by `make ui` (pipelines/ops/ui.py)."
+MARK = "# Written by `make ui`"  # a dagster.yaml that starts otherwise is someone else's
+HEADER = MARK + " (pipelines/instance/ui.py)."
 
 # Pools: every asset that writes the warehouse is in pool `huiliu_warehouse`; with run
 # granularity and a default limit of 1, a run that needs the pool stays queued while
@@ -65,10 +66,10 @@ def prepare_instance() -> dict[str, str]:
     """Create the instance database and DAGSTER_HOME/dagster.yaml; return the environment."""
     url = database_url()
     home, db_name = dagster_home(), dagster_db()
-    ensure_database(_with_database(url, "postgres"), db_name)  # validates the name
+    ensure_database(with_database(url, "postgres"), db_name)  # validates the name
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if config.exists() and not config.read_text().startswith(HEADER):
+    if config.exists() and not config.read_text().startswith(MARK):
         raise SystemExit(f"{config} was not written by `make ui`; refusing to overwrite it "
                          "(unset DAGSTER_HOME or point it at another directory)")
     config.write_text(INSTANCE_YAML.format(db_name=db_name))

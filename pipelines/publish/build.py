@@ -17,7 +17,7 @@ unit views reach it only through the published views, which still read the old v
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
@@ -25,11 +25,11 @@ from typing import Literal
 import psycopg
 from psycopg import sql
 
+from pipelines.naming import BUILD_SCHEMA, PUBLISHED_SCHEMA, Source, columns, ident, version_schema
 from pipelines.publish import catalog
 from pipelines.publish.catalog import Shape, shapes
 from pipelines.publish.counts import VersionCounts, count_source
 from pipelines.publish.layout import FilterKind, Layout
-from pipelines.publish.naming import BUILD_SCHEMA, PUBLISHED_SCHEMA, columns, ident, version_schema
 
 Adopt = Literal["move", "copy"]
 
@@ -57,6 +57,8 @@ class BuildError(RuntimeError):
 
 @dataclass
 class BuiltVersion:
+    """A version built out of sight; also the gates' Candidate (pipelines/gates/base.py)."""
+
     number: int
     schema: str
     layout: Layout
@@ -64,6 +66,29 @@ class BuiltVersion:
     counts: VersionCounts
     moved: list[str] = field(default_factory=list)  # sources adopted from tiers (not copied)
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def sources(self) -> tuple[Source, ...]:
+        return self.layout.relations
+
+    @property
+    def town_codes(self) -> tuple[str, ...]:
+        return self.layout.town_codes
+
+    @property
+    def village_codes(self) -> tuple[str, ...]:
+        return self.layout.village_codes
+
+    def columns(self, source: Source) -> tuple[str, ...] | None:
+        shape = self.shapes.get(source.name)
+        return tuple(shape.names) if shape else None
+
+    def rows(self, source: Source) -> Mapping[str | None, int]:
+        return self.counts.by_source.get(source.name, {})
+
+    def unit_rows(self, tier: str, dataset: str) -> dict[str, int]:
+        return {u.schema: self.counts.view_rows(v) for u in self.layout.of_tier(tier)
+                for v in u.views if v.dataset == dataset}
 
 
 def next_version(conn: psycopg.Connection) -> int:

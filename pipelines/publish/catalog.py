@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from pipelines.publish.naming import PUBLISHED_SCHEMA, version_number
+from pipelines.naming import PUBLISHED_SCHEMA, version_number
 
 Column = tuple[str, str]  # (name, formatted type)
 

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from pipelines.naming import PUBLISHED_SCHEMA
 from pipelines.publish import catalog
 from pipelines.publish.build import BuiltVersion
 from pipelines.publish.catalog import Shape
 from pipelines.publish.layout import UnitView
-from pipelines.publish.naming import PUBLISHED_SCHEMA
 
 ViewKey = tuple[str, str]
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
+from pipelines.naming import ident
 from pipelines.publish.layout import Layout, UnitView
-from pipelines.publish.naming import ident
 
 COUNT = "SELECT division_code, count(*) FROM {} GROUP BY 1"
 

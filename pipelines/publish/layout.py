@@ -17,9 +17,9 @@ from typing import Literal
 from psycopg import sql
 
 from pipelines.contract import DATASETS
-from pipelines.publish.naming import (
-    AUDIENCES,
+from pipelines.naming import (
     PUBLISHED_SCHEMA,
+    Source,
     checked,
     columns,
     ident,
@@ -101,12 +101,10 @@ class Layout:
             kinds.setdefault(v.source, set()).add(v.filter.kind)
         return {s: frozenset(k) for s, k in sorted(kinds.items())}
 
-    def source_parts(self, source: str) -> tuple[str, str]:
-        """(audience, dataset) of a source name."""
-        audience, _, dataset = source.partition("__")
-        if audience not in AUDIENCES or dataset not in DATASETS:
-            raise KeyError(source)
-        return audience, dataset
+    @cached_property
+    def relations(self) -> tuple[Source, ...]:
+        """The same sources as objects that carry their audience and dataset, in name order."""
+        return tuple(sorted({Source(v.audience, v.dataset) for v in self.views}, key=lambda s: s.name))
 
     @cached_property
     def _by_schema(self) -> dict[str, UnitPlan]:

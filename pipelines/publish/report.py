@@ -1,19 +1,11 @@
-"""Markdown tables for the Dagster UI: what each tier now shows, and what the gates checked."""
+"""Markdown tables for the Dagster UI: what each tier now shows, and where the publish spent its time."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from pipelines.contract import DATASETS
 from pipelines.publish.counts import VersionCounts
-from pipelines.publish.gates import GateResult
 from pipelines.publish.layout import Layout
-
-
-def markdown(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join("" if v is None else str(v) for v in r) + " |" for r in rows]
-    return "\n".join(out)
+from pipelines.tables import markdown
 
 
 def tier_datasets(layout: Layout, counts: VersionCounts, tier: str) -> str:
@@ -36,11 +28,6 @@ def per_unit(layout: Layout, counts: VersionCounts, tier: str) -> str:
         seen = {v.dataset: counts.view_rows(v) for v in u.views}
         rows.append((u.schema, u.name, *(seen.get(d, "") for d in DATASETS)))
     return markdown(["schema", "name", *DATASETS], rows)
-
-
-def gates_table(results: Sequence[GateResult]) -> str:
-    return markdown(["gate", "passed", "summary"], [(r.name, "yes" if r.passed else "**no**", r.summary)
-                                                     for r in results])
 
 
 def timings_table(timings: dict[str, float]) -> str:

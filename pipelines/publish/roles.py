@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import errors, sql
 
+from pipelines.naming import AUDITOR_ROLE, GOVERNANCE_SCHEMA, ident
 from pipelines.publish.catalog import existing_roles
-from pipelines.publish.naming import AUDITOR_ROLE, GOVERNANCE_SCHEMA, ident
 
 
 class RoleError(RuntimeError):

@@ -13,13 +13,14 @@ import datetime as dt
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 import psycopg
 
+from pipelines.clock import today_in_county
+from pipelines.gates.base import Gate, GateFailed, GateResult
+from pipelines.gates.reconcile import reconciliation_gate
 from pipelines.publish.build import Adopt, BuiltVersion, build_version, discard_version
 from pipelines.publish.changes import Changes, plan_changes
-from pipelines.publish.gates import Gate, GateFailed, GateResult, run_gates
 from pipelines.publish.layout import Layout, plan_layout
 from pipelines.publish.lock import PublishLock
 from pipelines.publish.roles import RoleReport, ensure_roles, grant_auditor, lock_down_public
@@ -34,8 +35,9 @@ from pipelines.publish.switch import (
 )
 from pipelines.topology import Topology
 
-COUNTY_TZ = ZoneInfo("Asia/Shanghai")
-DEFAULT_GATES: tuple[Gate, ...] = (run_gates,)
+# publish()'s own default: the reconciliation of counts, which needs nothing but the build. The
+# publish asset passes pipelines.gates.ALL_GATES (suites, lineage, files as well).
+DEFAULT_GATES: tuple[Gate, ...] = (reconciliation_gate,)
 
 
 @dataclass
@@ -55,10 +57,6 @@ class PublishOutcome:
     @property
     def rows_by_tier(self) -> dict[str, dict]:
         return self.built.counts.rows_by_tier(self.layout)
-
-
-def today_in_county() -> dt.date:
-    return dt.datetime.now(COUNTY_TZ).date()
 
 
 def loaded_batch_dates(conn: psycopg.Connection) -> list[dt.date]:

@@ -1,31 +1,32 @@
-"""dbt, wired into Dagster: every dbt model is an asset downstream of the raw assets.
+"""The dbt project as Dagster sees it: DbtProject, a prepared manifest, and the translator.
 
 The manifest is prepared on import when it is missing or older than the dbt sources, so
 `huiliu run`, the tests and the UI never need a manual `dbt parse`.
 """
 
+from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
 
-from pipelines.govern.token_key import install_key
-from pipelines.resources import WAREHOUSE_POOL, Warehouse
-from pipelines.topology import PROJECT_ROOT
-
-DBT_DIR = PROJECT_ROOT / "dbt_project"
-DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+from pipelines.tiers.dbt import DBT_DIR, DBT_EXECUTABLE
 
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
 
-# Asset groups read as the architecture: ingest → staging → governance → tiers → publish.
+# Asset groups read as the architecture: ingest → staging → governance → tiers → publish. The
+# protected models (tokens computed with the catalog's policy) govern, they do not stage.
 _GROUP_BY_FOLDER = {"staging": "staging", "intermediate": "staging", "governance": "governance",
-                    "privacy": "governance"}
+                    "privacy": "governance", "protected": "governance"}
+
+_PARSE_PLACEHOLDERS = {
+    "HUILIU_PG_HOST": "127.0.0.1", "HUILIU_PG_PORT": "5432", "HUILIU_PG_USER": "huiliu",
+    "HUILIU_PG_PASSWORD": "", "HUILIU_PG_DBNAME": "huiliu",
+}
 
 
 def _sources_changed_since(manifest: Path) -> bool:
@@ -51,16 +52,8 @@ def prepare_manifest() -> Path:
         os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
         for name, value in _PARSE_PLACEHOLDERS.items():
             os.environ.setdefault(name, value)
-        DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE).cli(
-            ["parse", "--quiet"], target_path=dbt_project.target_path
-        ).wait()
+        dbt_resource.cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
     return dbt_project.manifest_path
-
-
-_PARSE_PLACEHOLDERS = {
-    "HUILIU_PG_HOST": "127.0.0.1", "HUILIU_PG_PORT": "5432", "HUILIU_PG_USER": "huiliu",
-    "HUILIU_PG_PASSWORD": "", "HUILIU_PG_DBNAME": "huiliu",
-}
 
 
 class HuiliuTranslator(DagsterDbtTranslator):
@@ -73,32 +66,12 @@ class HuiliuTranslator(DagsterDbtTranslator):
         return dg.AssetKey([schema, dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        if dbt_resource_props.get("name", "").endswith("__protected"):
-            return "governance"  # tokenized with the catalog's policy: governing, not staging
         fqn = dbt_resource_props.get("fqn", [])
         folder = fqn[1] if len(fqn) > 2 else "staging"
         return _GROUP_BY_FOLDER.get(folder, folder)
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return ["team:data-engineering"]
-
-
-@dbt_assets(
-    manifest=prepare_manifest(),
-    project=dbt_project,
-    dagster_dbt_translator=HuiliuTranslator(),
-    exclude="path:models/tiers",  # built by publish_warehouse, inside the publish lock
-    pool=WAREHOUSE_POOL,
-)
-def huiliu_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
-                      warehouse: Warehouse):
-    """One `dbt build` over the selected models: few invocations, partial parsing kept."""
-    os.environ.update(warehouse.dbt_env())
-    with warehouse.connect() as conn:
-        install_key(conn)  # the token key reaches the server as a bind parameter, never as SQL
-    # dbt unit tests run in `make test`, not in every production build.
-    args = ["build", "--exclude-resource-type", "unit_test"]
-    yield from dbt.cli(args, context=context).stream()
 
 
 dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)

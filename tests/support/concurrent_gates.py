@@ -25,7 +25,7 @@ from pathlib import Path
 import psycopg
 
 from pipelines.gates.expectations import Parameters, Suite, relations_of, validate_relations, warm_up
-from pipelines.gates.policy import Policy
+from pipelines.govern.policy import Policy
 
 CALLERS, PER_CALLER = 6, 2
 TODAY = dt.date(2026, 11, 1)

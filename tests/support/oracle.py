@@ -2,7 +2,7 @@
 
 It parses the written files with Python's csv module and applies the contract's file
 and row rules in the contract's order. It deliberately shares no code with
-pipelines/generate (only the contract's tables and the county's topology), so a
+huiliu_dev/generate (only the contract's tables and the county's topology), so a
 mistake in the generator's bookkeeping shows up as a disagreement here.
 """
 

@@ -6,25 +6,19 @@ Every identity number, phone and name here is made up (valid checksums, fictitio
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
 from pipelines.contract import DATASETS, id_check_char, upgrade_id15, uscc_check_char
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DBT_PROJECT = PROJECT_ROOT / "dbt_project"
-DBT = Path(sys.executable).parent / "dbt"
-
+from pipelines.tiers import dbt
+from pipelines.tiers.dbt import DBT_DIR as DBT_PROJECT
+from pipelines.warehouse import drop_database, ensure_database, with_database
 
 # --- made-up values -------------------------------------------------------------------
 
@@ -64,26 +58,6 @@ def fullwidth(s: str) -> str:
 # --- a private database with the raw and governance relations ---------------------------
 
 
-def url_with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return parts._replace(path="/" + database).geturl()
-
-
-def dbt_env(url: str) -> dict[str, str]:
-    """The HUILIU_PG_* variables profiles.yml reads, derived from a connection URL."""
-    parts = urlsplit(url)
-    env = dict(os.environ)
-    env.update(
-        HUILIU_PG_HOST=parts.hostname or "127.0.0.1",
-        HUILIU_PG_PORT=str(parts.port or 5432),
-        HUILIU_PG_USER=parts.username or "",
-        HUILIU_PG_PASSWORD=parts.password or "",
-        HUILIU_PG_DBNAME=parts.path.lstrip("/"),
-        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-    )
-    return env
-
-
 @dataclass
 class DbtResult:
     args: list[str]
@@ -95,17 +69,9 @@ class DbtResult:
 def run_dbt(url: str, *args: str, target_dir: Path | None = None) -> DbtResult:
     """Run dbt against the database of `url` (target and logs kept apart from the project's)."""
     target_dir = target_dir or DBT_PROJECT / "target" / "pytest_staging"
-    cmd = [
-        str(DBT), *args,
-        "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-        "--target-path", str(target_dir),
-        "--log-path", str(target_dir / "logs"),
-    ]
     started = time.monotonic()
-    proc = subprocess.run(
-        cmd, env=dbt_env(url), capture_output=True, text=True, cwd=DBT_PROJECT, timeout=900
-    )
-    return DbtResult(cmd, proc.returncode, proc.stdout + proc.stderr, time.monotonic() - started)
+    proc = dbt.run(args, url, target_path=target_dir, log_path=target_dir / "logs", timeout=900)
+    return DbtResult(list(args), proc.returncode, proc.stdout + proc.stderr, time.monotonic() - started)
 
 
 @dataclass
@@ -168,20 +134,19 @@ class RawFixtures:
         return file_id
 
 
-def create_database(admin_url: str, name: str) -> str:
-    """Drop and recreate `name`, with the raw and governance relations and the divisions."""
+def create_database(admin_url: str, name: str, key: bytes = b"staging-tests-token-key") -> str:
+    """Drop and recreate `name`, with the raw and governance relations, the divisions and a token key."""
     from pipelines.govern.token_key import install_key
     from pipelines.ingest.schema import ensure_schemas, sync_divisions
     from pipelines.topology import load_topology
-    from pipelines.warehouse import drop_database, ensure_database
 
     drop_database(admin_url, name)
     ensure_database(admin_url, name)
-    url = url_with_database(admin_url, name)
+    url = with_database(admin_url, name)
     with psycopg.connect(url, autocommit=True) as conn:
         ensure_schemas(conn)
         sync_divisions(conn, load_topology())
-        install_key(conn, b"staging-tests-token-key")  # as the pipeline does before dbt
+        install_key(conn, key)  # as the pipeline does before dbt
     return url
 
 

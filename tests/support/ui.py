@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pipelines.topology import PROJECT_ROOT
+from pipelines.paths import PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; `make test` installs it when missing
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -47,7 +47,7 @@ LOCATIONS = """{ workspaceOrError { __typename ... on Workspace { locationEntrie
 
 
 class DagsterUI:
-    """`python -m pipelines.ops.ui` (what `make ui` runs) in a process group of its own."""
+    """`python -m pipelines.instance.ui` (what `make ui` runs) in a process group of its own."""
 
     def __init__(self, env: Mapping[str, str], port: int, log_dir: Path):
         self.env = dict(env)
@@ -65,7 +65,7 @@ class DagsterUI:
             # ui.py execs `env --default-signal=INT,TERM dagster dev`: the pid is dagster dev's,
             # and the webserver, daemon, code server and run workers share its process group.
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "pipelines.ops.ui"], cwd=PROJECT_ROOT, env=self.env,
+                [sys.executable, "-m", "pipelines.instance.ui"], cwd=PROJECT_ROOT, env=self.env,
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True)
 

@@ -3,7 +3,9 @@
     policy grade, an override, and the grade of a class detected in its content (the policy
     may raise the contract's grade, never lower it). Per audience the action is the class's
     policy action (or the grade's default when the class has none), made stricter by the
-    detected class's action when content detection found personal data. -#}
+    detected class's action when content detection found personal data. A grant at level
+    clear_names follows the granted action unless the class's policy names its own (names and
+    phones: keep). The division code splits every tier into units: kept for every audience. -#}
 with columns as (
     select * from {{ ref('column_classes') }}
 ),
@@ -18,7 +20,7 @@ graded as (
         greatest(c.contract_grade, p.grade, coalesce(o.grade, 0), coalesce(dp.grade, 0)) as grade,
         greatest(c.contract_grade, p.grade, coalesce(o.grade, 0)) as declared_grade,
         p.action_city as p_city, p.action_owner as p_owner, p.action_granted as p_granted,
-        p.action_town as p_town, p.action_village as p_village,
+        p.action_town as p_town, p.action_village as p_village, p.action_clear_names as p_clear_names,
         dp.action_city as d_city, dp.action_owner as d_owner, dp.action_granted as d_granted,
         dp.action_town as d_town, dp.action_village as d_village
     from columns c
@@ -48,7 +50,9 @@ select
     contract_grade,
     grade,
     {%- for audience in ['city', 'owner', 'granted', 'town', 'village'] %}
-    {{ stricter_action('b_' ~ audience, 'd_' ~ audience) }} as action_{{ audience }}
-    {{- ',' if not loop.last }}
+    case when column_name = 'division_code' then 'keep'
+         else {{ stricter_action('b_' ~ audience, 'd_' ~ audience) }} end as action_{{ audience }},
     {%- endfor %}
+    case when column_name = 'division_code' then 'keep'
+         else coalesce(p_clear_names, {{ stricter_action('b_granted', 'd_granted') }}) end as action_clear_names
 from with_defaults

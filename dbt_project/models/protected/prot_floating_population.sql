@@ -1,8 +1,1 @@
-{#- floating_population: the current state with a keyed token beside every column some audience sees
-    tokenized — computed once here and reused by every tier, so units can join on it. -#}
--- depends_on: {{ ref('column_catalog') }}
-select
-    t.*{% for c in tokenized_columns('floating_population') %},
-    privacy.token(t.{{ adapter.quote(c) }}) as {{ adapter.quote(c ~ '_token') }}
-    {%- endfor %}
-from {{ ref('int_floating_population__current') }} as t
+{{ protected_model() }}

@@ -1,12 +1,9 @@
-"""Lineage proof: no sensitive source column reaches a tier unmasked, proven on compiled SQL.
+"""Column-level lineage with sqlglot over compiled SQL: every path of an output column to its sources.
 
-Column-level lineage with sqlglot over the compiled SQL of every dbt model that feeds a
-`tiers.<audience>__<dataset>` relation: each output column is traced back through CTEs,
-derived tables, every side of a UNION and every value of a CASE or COALESCE, and through
-upstream models (int_*__protected, int_*__current, stg_*) to the source columns (raw.*).
-A flow is protected once it passes an approved function (APPROVED_FUNCTIONS, the one list);
-an unprotected flow from a source column of grade ≥ 3 is a leak unless the audience's
-action for that column is keep. References the tracer cannot resolve fail closed.
+Each output column is traced back through CTEs, derived tables, every side of a UNION and
+every value of a CASE or COALESCE, and through upstream models to the source columns. A
+path is guarded once it passes an approved function (APPROVED_FUNCTIONS, the one list);
+references the tracer cannot resolve become paths with a problem, never silence.
 
 What is not a value flow: CASE conditions and operands, NULLIF's second argument, window
 PARTITION BY / ORDER BY and aggregate FILTERs; they choose rows or branches, the branch
@@ -15,33 +12,16 @@ values are what reach the output. WHERE, JOIN and GROUP BY never are.
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import shutil
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-import psycopg
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, build_scope
 
-from pipelines.gates.policy import AUDIENCES, Policy
-from pipelines.publish.gates import GateResult
-from pipelines.topology import PROJECT_ROOT
-
-if TYPE_CHECKING:
-    from pipelines.publish.build import BuiltVersion
-    from pipelines.publish.gates import Gate
+from pipelines.naming import BUILD_SCHEMA, Source
 
 # The desensitization functions a flow may pass to count as protected (schema-qualified,
 # lower case). Defined in dbt_project/macros/privacy/functions.sql. Plain hashes (md5,
@@ -56,19 +36,8 @@ APPROVED_FUNCTIONS: frozenset[str] = frozenset({
     "privacy.generalize_address",
     "privacy.generalize_date",
 })
-SENSITIVE_GRADE = 3
 DIALECT = "postgres"
-DBT_DIR = PROJECT_ROOT / "dbt_project"
-TIER_SCHEMA = "tiers"
-COMPILE_SELECT = "+path:models/tiers,resource_type:model"
-
-_TIER_NAME = re.compile(rf"^({'|'.join(AUDIENCES)})__([a-z0-9_]+)$")
-_DATASET_OF = (
-    re.compile(r"^raw\.([a-z0-9_]+)$"),
-    re.compile(r"^staging\.stg_([a-z0-9_]+)$"),
-    re.compile(r"^intermediate\.int_([a-z0-9_]+?)__[a-z0-9_]+$"),
-    re.compile(rf"^{TIER_SCHEMA}\.(?:{'|'.join(AUDIENCES)})__([a-z0-9_]+)$"),
-)
+TIER_SCHEMA = BUILD_SCHEMA
 UNRESOLVED = "?"
 
 
@@ -96,50 +65,6 @@ class Flow:
     @property
     def leaf(self) -> Hop:
         return self.hops[-1]
-
-
-@dataclass(frozen=True)
-class Leak:
-    """A sensitive source column that reaches a tier relation without an approved function."""
-
-    relation: str  # tiers.<audience>__<dataset>
-    column: str
-    audience: str
-    source: str  # raw.<table>.<column>, or "?" when unresolved
-    grade: int | None
-    action: str | None
-    path: tuple[str, ...]  # relation.column ← … ← source (CTE hops where a rename happens)
-    problem: str | None = None
-
-    def describe(self) -> str:
-        chain = " ← ".join(self.path)
-        if self.problem:
-            return f"{self.relation}.{self.column}: cannot be proven ({self.problem}): {chain}"
-        return (f"{chain}: grade {self.grade} source reaches the {self.audience} audience unmasked "
-                f"(policy: {self.action})")
-
-    def as_json(self) -> dict[str, object]:
-        return {"relation": self.relation, "column": self.column, "audience": self.audience,
-                "source": self.source, "grade": self.grade, "action": self.action,
-                "path": " ← ".join(self.path), "problem": self.problem}
-
-
-def dataset_of(relation: str) -> str | None:
-    """The contract dataset a relation holds (raw.x, staging.stg_x, int_x__*, tiers.a__x)."""
-    for pattern in _DATASET_OF:
-        m = pattern.match(relation)
-        if m:
-            return m.group(1)
-    return None
-
-
-def tier_parts(key: str) -> tuple[str, str] | None:
-    """(audience, dataset) of a tiers.<audience>__<dataset> model key, else None."""
-    schema, _, name = key.rpartition(".")
-    m = _TIER_NAME.match(name)
-    if not m or schema not in ("", TIER_SCHEMA):
-        return None
-    return m.group(1), m.group(2)
 
 
 def _function_name(node: exp.Expression) -> str | None:
@@ -176,12 +101,12 @@ def _context(column: exp.Column, root: exp.Expression) -> tuple[bool, str | None
     return value, guard
 
 
-def _key(name: str) -> str:
+def model_key(name: str) -> str:
     """schema.name for a model key (a database prefix is dropped; bare tier names get tiers.)."""
     parts = name.replace('"', "").split(".")
     if len(parts) >= 2:
         return ".".join(parts[-2:])
-    return f"{TIER_SCHEMA}.{parts[0]}" if _TIER_NAME.match(parts[0]) else parts[0]
+    return f"{TIER_SCHEMA}.{parts[0]}" if Source.parse(parts[0]) else parts[0]
 
 
 # Parsing and qualifying the staging models is most of a proof's time; a gate and its tests
@@ -201,11 +126,11 @@ def _tables(text: str) -> list[tuple[str, str]]:
     return _TABLES[text]
 
 
-class _Tracer:
+class Tracer:
     """Parses, qualifies (stars expanded) and traces a set of models, memoising every step."""
 
     def __init__(self, models: Mapping[str, str]) -> None:
-        self.sql = {_key(k): v for k, v in models.items()}
+        self.sql = {model_key(k): v for k, v in models.items()}
         self.by_name = {k.rpartition(".")[2]: k for k in self.sql}
         self.schema: dict[str, dict[str, dict[str, str]]] = {}
         self.roots: dict[str, Scope] = {}
@@ -364,264 +289,3 @@ def _scope_name(scope: Scope) -> str:
     if isinstance(parent, (exp.CTE, exp.Subquery)) and parent.alias:
         return parent.alias
     return "subquery"
-
-
-def _display(hops: Sequence[Hop]) -> tuple[str, ...]:
-    """Relation hops always; a CTE hop only where the column is renamed inside it."""
-    out = []
-    for i, h in enumerate(hops):
-        renamed = i + 1 < len(hops) and hops[i + 1].column != h.column
-        if h.cte is None or renamed:
-            out.append(str(h))
-    return tuple(out)
-
-
-def tier_models(models: Mapping[str, str]) -> list[str]:
-    """Keys (schema.name) of the tier relations among `models`."""
-    return sorted(k for k in (_key(m) for m in models) if tier_parts(k))
-
-
-def prove(models: Mapping[str, str], policy: Policy, only: Iterable[str] | None = None) -> list[Leak]:
-    """Every leak from the tier models among `models` (compiled SQL by schema.name); [] = proven.
-
-    `only` restricts the proof to these tier models (schema.name or bare names).
-    """
-    return _prove(_Tracer(models), policy, only)
-
-
-def _prove(tracer: _Tracer, policy: Policy, only: Iterable[str] | None) -> list[Leak]:
-    wanted = {_key(o) for o in only} if only is not None else None
-    leaks: dict[tuple, Leak] = {}
-    for key in tier_models(tracer.sql):
-        if wanted is not None and key not in wanted:
-            continue
-        audience, _dataset = tier_parts(key)  # type: ignore[misc]
-        if tracer.load(key) is None:
-            leaks[(key, "*", "")] = Leak(key, "*", audience, UNRESOLVED, None, None, (key,),
-                                         f"cannot be parsed: {tracer.errors.get(key)}")
-            continue
-        for column in tracer.columns[key]:
-            for flow in sorted(tracer.model_flows(key, column), key=lambda f: len(f.hops)):
-                if flow.guard:
-                    continue
-                leaf = flow.leaf
-                if flow.problem or leaf.relation == UNRESOLVED:
-                    leak = Leak(key, column, audience, UNRESOLVED, None, None, _display(flow.hops),
-                                flow.problem or "unresolved")
-                else:
-                    ds = dataset_of(leaf.relation)
-                    grade = policy.grade(ds, leaf.column) if ds else None
-                    if grade is None or grade < SENSITIVE_GRADE:
-                        continue
-                    action = policy.action(audience, ds, leaf.column)  # type: ignore[arg-type]
-                    if action == "keep":
-                        continue
-                    leak = Leak(key, column, audience, f"{leaf.relation}.{leaf.column}", grade, action,
-                                _display(flow.hops))
-                leaks.setdefault((key, column, leak.source), leak)  # the shortest path per source
-    return list(leaks.values())
-
-
-def flows(models: Mapping[str, str], key: str, column: str) -> list[Flow]:
-    """Every path of one output column back to its sources, shortest first (for tests and audits)."""
-    return sorted(_Tracer(models).model_flows(_key(key), column), key=lambda f: (len(f.hops), str(f.hops)))
-
-
-def output_columns(models: Mapping[str, str], key: str) -> list[str] | None:
-    """The output columns of one model as the tracer sees them (stars expanded)."""
-    tracer = _Tracer(models)
-    return list(tracer.columns[_key(key)]) if tracer.load(_key(key)) is not None else None
-
-
-# --- where the compiled SQL comes from -------------------------------------------------
-
-
-def compiled_models(manifests: Iterable[Path | str]) -> dict[str, str]:
-    """schema.name → compiled SQL of every compiled model in dbt manifests (later ones win)."""
-    out: dict[str, str] = {}
-    for path in manifests:
-        p = Path(path)
-        if p.is_dir():
-            p = p / "manifest.json"
-        nodes = json.loads(p.read_text(encoding="utf-8")).get("nodes", {})
-        for node in nodes.values():
-            if node.get("resource_type") == "model" and node.get("compiled_code"):
-                out[f"{node['schema']}.{node['name']}"] = node["compiled_code"]
-    return out
-
-
-def _dbt_env(conn: psycopg.Connection) -> dict[str, str]:
-    info = conn.info
-    return {
-        "HUILIU_PG_HOST": info.host or "127.0.0.1",
-        "HUILIU_PG_PORT": str(info.port or 5432),
-        "HUILIU_PG_USER": info.user or "",
-        "HUILIU_PG_PASSWORD": info.password or "",
-        "HUILIU_PG_DBNAME": info.dbname,
-    }
-
-
-def _seed_partial_parse(target: Path, dbname: str) -> None:
-    """Start a new target path from the partial-parse state of a recent dbt run on the same database.
-
-    dbt keeps partial parsing only when the profile (hence the database) is unchanged, so the
-    candidates are the newest target paths whose manifest names this database; dbt still
-    checks the state and parses in full when it does not fit. A hit saves ~8 s.
-    """
-    mine = target / "partial_parse.msgpack"
-    if mine.exists():
-        return
-    candidates = sorted((p for p in (DBT_DIR / "target").glob("*/partial_parse.msgpack") if p.parent != target),
-                        key=lambda p: p.stat().st_mtime, reverse=True)
-    needle = f'"database": "{dbname}"'
-    for path in candidates[:10]:
-        try:
-            if needle in (path.parent / "manifest.json").read_text(encoding="utf-8"):
-                shutil.copyfile(path, mine)
-                return
-        except OSError:
-            continue
-
-
-class Compilation:
-    """A `dbt compile` of the tier models and everything upstream, running in the background.
-
-    The tier SQL depends on governance.column_catalog at compile time, so compiling under the
-    publish lock, right after the tiers were built, yields the SQL that built them. One target
-    path per database keeps dbt's partial parsing (about 9 s instead of 17 s); compile runs no
-    hooks and writes nothing to the database.
-    """
-
-    def __init__(self, conn: psycopg.Connection, target_path: Path | None = None) -> None:
-        self.target = target_path or DBT_DIR / "target" / f"gates_lineage_{conn.info.dbname}"
-        self.target.mkdir(parents=True, exist_ok=True)
-        _seed_partial_parse(self.target, conn.info.dbname)
-        self._logs = tempfile.TemporaryDirectory(prefix="huiliu_dbt_log_")
-        env = {**os.environ, **_dbt_env(conn), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-        dbt = str(Path(sys.executable).parent / "dbt")
-        self.started = time.monotonic()
-        self._proc = subprocess.Popen(
-            [dbt, "compile", "--select", COMPILE_SELECT, "--target-path", str(self.target), "--log-path",
-             self._logs.name, "--quiet", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-    def cancel(self) -> None:
-        """Stop the compile (the gate is abandoned)."""
-        if self._proc.poll() is None:
-            self._proc.kill()
-        self._proc.communicate()
-        self._logs.cleanup()
-
-    def result(self, timeout: float = 600) -> dict[str, str]:
-        """schema.name → compiled SQL; raises RuntimeError when dbt failed."""
-        try:
-            out, _ = self._proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.communicate()
-            raise RuntimeError(f"dbt compile did not finish in {timeout:.0f} s") from None
-        finally:
-            self.seconds = time.monotonic() - self.started
-            self._logs.cleanup()
-        if self._proc.returncode != 0:
-            raise RuntimeError("dbt compile failed: " + " | ".join((out or "").strip().splitlines()[-5:]))
-        return compiled_models([self.target])
-
-
-def compile_models(conn: psycopg.Connection, target_path: Path | None = None) -> tuple[dict[str, str], Path]:
-    """`dbt compile` of the tier models and their upstream against conn's database (see Compilation)."""
-    c = Compilation(conn, target_path)
-    return c.result(), c.target
-
-
-# --- the gate ----------------------------------------------------------------------------
-
-
-def _approved_in_database(conn: psycopg.Connection) -> list[str]:
-    """Problems with the approved functions themselves: missing, or executable by PUBLIC."""
-    rows = conn.execute(
-        "SELECT n.nspname || '.' || p.proname, has_function_privilege('public', p.oid, 'EXECUTE') "
-        "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'privacy'").fetchall()
-    found = {name: public for name, public in rows}
-    problems = [f"{f} is missing" for f in sorted(APPROVED_FUNCTIONS) if f not in found]
-    problems += [f"{f} is executable by PUBLIC" for f in sorted(APPROVED_FUNCTIONS) if found.get(f)]
-    return problems
-
-
-def lineage_result(conn: psycopg.Connection, version: BuiltVersion, models: Mapping[str, str],
-                   origin: str) -> GateResult:
-    """Prove the version's tier relations from `models`, and bind the proof to what was built."""
-    t0 = time.monotonic()
-    policy = Policy.from_catalog(conn)
-    sources = list(version.layout.sources)
-    keys = [f"{TIER_SCHEMA}.{s}" for s in sources]
-    tracer = _Tracer(models)
-    leaks = _prove(tracer, policy, keys)
-    mismatched: dict[str, str] = {}
-    columns = 0
-    for source, key in zip(sources, keys, strict=True):
-        compiled = list(tracer.columns[key]) if key in tracer.sql and tracer.load(key) is not None else None
-        built = list(version.shapes[source].names) if source in version.shapes else None
-        if compiled is None:
-            mismatched[source] = "no compiled SQL for it"
-        elif built is not None and compiled != built:
-            mismatched[source] = f"compiled columns {compiled} differ from the built {built}"
-        columns += len(compiled or [])
-    problems = _approved_in_database(conn)
-    passed = not leaks and not mismatched and not problems
-    details: dict[str, object] = {
-        "relations": len(sources), "columns": columns, "compiled_from": origin,
-        "approved_functions": sorted(APPROVED_FUNCTIONS), "seconds": round(time.monotonic() - t0, 2),
-    }
-    if leaks:
-        details["leaks"] = [leak.as_json() for leak in leaks]
-    if mismatched:
-        details["not_bound"] = mismatched
-    if problems:
-        details["function_problems"] = problems
-    if passed:
-        summary = f"{columns} columns of {len(sources)} tier relations proven: every sensitive flow is masked"
-    else:
-        parts = []
-        if leaks:
-            parts.append(f"{len(leaks)} leak(s): " + "; ".join(leak.describe() for leak in leaks[:3])
-                         + (" …" if len(leaks) > 3 else ""))
-        if mismatched:
-            parts.append(f"{len(mismatched)} relation(s) not described by the compiled SQL")
-        if problems:
-            parts.append("; ".join(problems))
-        summary = " | ".join(parts)
-    return GateResult("lineage_proof", passed, summary, details)
-
-
-def lineage_gate(conn: psycopg.Connection, version: BuiltVersion) -> list[GateResult]:
-    """Gate: compile the tier models against this database (dbt compile) and prove them."""
-    try:
-        compilation = Compilation(conn)
-    except OSError as exc:
-        return [GateResult("lineage_proof", False, f"dbt compile could not start: {exc}", {})]
-    return [finish_lineage(conn, version, compilation)]
-
-
-def finish_lineage(conn: psycopg.Connection, version: BuiltVersion, compilation: Compilation) -> GateResult:
-    """Wait for a background compile and prove the version's relations from it."""
-    try:
-        models = compilation.result()
-    except RuntimeError as exc:
-        return GateResult("lineage_proof", False, f"no compiled SQL to prove: {exc}", {})
-    result = lineage_result(conn, version, models, str(compilation.target))
-    result.details["compile_seconds"] = round(compilation.seconds, 2)
-    return result
-
-
-def lineage_gate_from(*manifests: Path | str) -> Gate:
-    """A lineage gate over given dbt target paths/manifests (e.g. the tiers build's own), no compile."""
-
-    def gate(conn: psycopg.Connection, version: BuiltVersion) -> list[GateResult]:
-        try:
-            models = compiled_models(manifests)
-        except (OSError, ValueError) as exc:
-            return [GateResult("lineage_proof", False, f"no compiled SQL to prove: {exc}", {})]
-        return [lineage_result(conn, version, models, ", ".join(str(m) for m in manifests))]
-
-    return gate

@@ -1,2 +1,1 @@
-{{ config(post_hook="{{ tier_comments('household_registration', 'granted') }}") }}
-{{ tier_relation('household_registration', 'granted') }}
+{{ tier_model() }}

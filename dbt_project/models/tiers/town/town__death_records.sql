@@ -1,2 +1,1 @@
-{{ config(post_hook="{{ tier_comments('death_records', 'town') }}") }}
-{{ tier_relation('death_records', 'town') }}
+{{ tier_model() }}

@@ -1,2 +1,1 @@
-{{ config(post_hook="{{ tier_comments('elderly_subsidy', 'town') }}") }}
-{{ tier_relation('elderly_subsidy', 'town') }}
+{{ tier_model() }}

@@ -1,2 +1,1 @@
-{{ config(post_hook="{{ tier_comments('floating_population', 'village') }}") }}
-{{ tier_relation('floating_population', 'village') }}
+{{ tier_model() }}

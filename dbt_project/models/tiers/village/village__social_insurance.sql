@@ -1,2 +1,1 @@
-{{ config(post_hook="{{ tier_comments('social_insurance', 'village') }}") }}
-{{ tier_relation('social_insurance', 'village') }}
+{{ tier_model() }}

@@ -1,0 +1,53 @@
+"""The gates' verdict as blocking Dagster asset checks: one per tier asset and one overall.
+
+The checks are evaluated inside the publish step, before the switch (one lock spans build →
+gates → switch), so the UI shows which expectation failed where. The asset keys are given
+by the caller: gates know tiers, not the publish step that owns the checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.gates.base import GateResult
+from pipelines.gates.report import failures, failures_markdown, overview_markdown
+
+TIER_CHECK = "quality_gates"
+PUBLISH_CHECK = "all_gates"
+
+
+def check_specs(tier_keys: Mapping[str, dg.AssetKey], publish_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(TIER_CHECK, asset=key, blocking=True,
+                          description=f"Great Expectations suites and the lineage proof on the {tier} "
+                          "relations of the unpublished version; a failure refuses the whole publish.")
+        for tier, key in tier_keys.items()
+    ] + [
+        dg.AssetCheckSpec(PUBLISH_CHECK, asset=publish_key, blocking=True,
+                          description="Every gate: reconciliation of counts, per-file accounting, lineage "
+                          "proof, expectation suites. All tiers publish together or not at all.")
+    ]
+
+
+def check_results(results: Sequence[GateResult], gate_report: Path, tier_keys: Mapping[str, dg.AssetKey],
+                  publish_key: dg.AssetKey) -> list[dg.AssetCheckResult]:
+    """The gate results as one check per tier and one overall, with the failures as tables."""
+    items = failures(results)
+    report = dg.MetadataValue.path(str(gate_report))
+    out = []
+    for tier, key in tier_keys.items():
+        mine = [f for f in items if f["tier"] == tier]
+        out.append(dg.AssetCheckResult(
+            asset_key=key, check_name=TIER_CHECK, passed=not mine,
+            metadata={"failed checks": len(mine), "failures": dg.MetadataValue.md(failures_markdown(mine)),
+                      "gate report": report}))
+    out.append(dg.AssetCheckResult(
+        asset_key=publish_key, check_name=PUBLISH_CHECK, passed=all(r.passed for r in results),
+        metadata={"results": len(results), "failed": sum(not r.passed for r in results),
+                  "gates": dg.MetadataValue.md(overview_markdown(results)),
+                  "failures": dg.MetadataValue.md(failures_markdown(items)),
+                  "gate report": report}))
+    return out

@@ -1,0 +1,14 @@
+"""Test databases on the project's real PostgreSQL."""
+
+from __future__ import annotations
+
+import psycopg
+
+
+def reset_warehouse(conn: psycopg.Connection) -> None:
+    """Drop every schema huiliu made in this database (roles are cluster-wide and stay)."""
+    schemas = [r[0] for r in conn.execute(
+        "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
+        "AND nspname NOT IN ('information_schema', 'public')")]
+    for name in schemas:
+        conn.execute(f'DROP SCHEMA "{name}" CASCADE')
