@@ -1,10 +1,12 @@
-"""One run of the expectation suites on several threads at once, in a fresh process.
+"""Runs of the expectation suites on several threads at once, each in a fresh process.
 
-Run as a script by tests/test_gates_parameters.py: `python concurrent_gates.py SCHEMA`, the
-database in HUILIU_DATABASE_URL (never on a command line: it holds a password).
+Run as a script by tests/test_gates_parameters.py: `python concurrent_gates.py PREFIX RUNS`,
+the database in HUILIU_DATABASE_URL (never on a command line: it holds a password).
 Great Expectations' state that could be shared between threads (its suite-parameter parser
 learns its parse actions' arity on first use, per process) is only fresh in a new process,
-so each run is one process. Six callers, each on its own thread and connection, first
+so each run is one process: this script imports GX once (3 s), while single-threaded and
+before any suite is validated, then forks one child per run, so every child starts with
+GX's parser as untouched as a new interpreter's. Six callers, each on its own thread and connection, first
 validate their relations with a suite without parameters (so GX is warm), then wait at a
 barrier and validate them again at the same moment with `$PARAMETER` values, two workers
 per caller. The verdict must be exactly the planted
@@ -56,9 +58,8 @@ def prepare(conn: psycopg.Connection, schema: str) -> dict[str, int]:
     return rows
 
 
-def main(url: str, schema: str) -> int:
+def one_run(url: str, schema: str) -> int:
     faulthandler.dump_traceback_later(150, exit=True)  # a hang shows every thread's stack
-    warm_up()
     with psycopg.connect(url, autocommit=True) as conn:
         city_rows = prepare(conn, schema)
         relations = relations_of(conn, schema)
@@ -92,9 +93,32 @@ def main(url: str, schema: str) -> int:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
     failed = sorted(name for name, passed in verdicts.items() if not passed)
     expected = sorted(f"race@{name}" for name in (TOO_MANY, LATE))
-    print(json.dumps({"validated": len(verdicts), "failed": failed, "errors": errors[:2]}))
+    print(json.dumps({"schema": schema, "validated": len(verdicts), "failed": failed, "errors": errors[:2]}),
+          flush=True)
     return 0 if failed == expected and len(verdicts) == len(relations) else 1
 
 
+def main(url: str, prefix: str, runs: int) -> int:
+    """Fork `runs` children one after the other; exit 0 when every one gave the planted verdict."""
+    warm_up()  # imports GX; validates nothing, so its parser is not built yet
+    if threading.active_count() != 1:
+        raise RuntimeError("only a single-threaded process may fork")
+    wrong = 0
+    for k in range(runs):
+        sys.stdout.flush()
+        pid = os.fork()
+        if pid == 0:
+            code = 2
+            try:
+                code = one_run(url, f"{prefix}_{k}")
+            finally:
+                sys.stdout.flush()
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        wrong += os.waitstatus_to_exitcode(status) != 0
+    print(json.dumps({"runs": runs, "wrong": wrong}), flush=True)
+    return 1 if wrong else 0
+
+
 if __name__ == "__main__":
-    sys.exit(main(os.environ["HUILIU_DATABASE_URL"], sys.argv[1]))
+    sys.exit(main(os.environ["HUILIU_DATABASE_URL"], sys.argv[1], int(sys.argv[2])))
