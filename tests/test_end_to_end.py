@@ -88,6 +88,25 @@ def test_kept_aside_rows_hold_no_raw_values(db):
     assert {"line_number", "reason", "column_name", "dataset", "delivery"} <= columns
 
 
+def test_the_protected_layer_is_read_by_the_pipeline_only(db):
+    """protected.prot_* hold clear identity numbers beside their tokens: no unit, not the auditor."""
+    tables = {r[0] for r in db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'protected'")}
+    assert tables == {f"prot_{d}" for d in DATASETS}
+    columns = {r[0] for r in db.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = 'protected' AND table_name = 'prot_household_registration'")}
+    assert {"id_number", "id_number_token"} <= columns
+    roles = db.execute("SELECT count(*) FROM pg_roles WHERE rolname ~ '^(city|dept_|town_|village_|auditor)'"
+                       ).fetchone()[0]
+    assert roles > 300  # the publish created the units' roles
+    readers = db.execute(
+        "SELECT rolname FROM pg_roles WHERE rolname ~ '^(city|dept_|town_|village_|auditor)' "
+        "AND (has_schema_privilege(oid, 'protected', 'USAGE') "
+        "     OR has_table_privilege(oid, 'protected.prot_household_registration', 'SELECT'))").fetchall()
+    assert readers == []
+    assert not db.execute("SELECT has_schema_privilege('public', 'protected', 'USAGE')").fetchone()[0]
+
+
 def test_deltas_fold_in_date_order_whatever_the_arrival_order(landing, db):
     # D3 arrives before D2: after both, the state is that of D3 (deltas folded into
     # place; D2's older snapshots never override D3's).
