@@ -23,6 +23,7 @@ _VILLAGE_CODE = re.compile(r"^[0-9]{12}$")
 _TOWN_CODE = re.compile(r"^[0-9]{9}$")
 
 BUILD_SCHEMA = "tiers"  # dbt writes the unpublished build here: tiers.<audience>__<dataset>
+PROTECTED_SCHEMA = "protected"  # dbt's current state with tokens, clear values included: prot_<dataset>
 PUBLISHED_SCHEMA = "published"  # one "current" view per (audience, dataset), redefined at the switch
 VERSION_PREFIX = "version_"  # version_000042: the tables of one published (or building) version
 GOVERNANCE_SCHEMA = "governance"
@@ -87,6 +88,11 @@ class Source:
 def source_name(audience: str, dataset: str) -> str:
     """tiers.<audience>__<dataset>: the dbt table (and published view) one audience reads."""
     return Source(audience, dataset).name
+
+
+def protected_name(dataset: str) -> str:
+    """protected.prot_<dataset>: the pipeline-only relation every tier of `dataset` is built from."""
+    return checked(f"prot_{dataset}", "protected relation")
 
 
 def version_schema(number: int) -> str:

@@ -103,7 +103,11 @@ def test_every_suite_passes_on_the_clean_tiers(build: Build, tmp_path: Path) -> 
     failed = [f"{r.name}: {r.summary} {r.details.get('failed')}" for r in results if not r.passed]
     assert failed == []
     sources = list(build.layout.sources)
-    expectations = [r for r in results if "@" in r.name]
+    expectations = [r for r in results if "relation_name" in r.details]  # one suite × relation each
+    attacks = {r.name: r for r in results if r.name.startswith("reidentification@")}
+    assert {"reidentification@city", "reidentification@town", "reidentification@village"} <= set(attacks)
+    assert all(r.passed and r.details["people_attacked"] > PEOPLE for r in attacks.values() if
+               r.details["audience"] in ("city", "town", "village"))
     # one result per suite × relation: the relation's tier suite and its dataset's suite
     assert sorted(r.name for r in expectations) == sorted(
         [f"tier.{_tier_of(s)}@{s}" for s in sources] + [f"dataset.{s.split('__')[1]}@{s}" for s in sources])

@@ -26,6 +26,7 @@ from pipelines.gates.lineage import (
     compiled_models,
     flows,
     lineage_result,
+    protects,
     prove,
     tier_models,
 )
@@ -80,10 +81,8 @@ def _with_case(compiled: dict[str, str], case: str) -> dict[str, str]:
 def test_the_projects_compiled_models_are_proven(compiled: dict[str, str], policy: Policy) -> None:
     tiers = tier_models(compiled)
     assert len(tiers) == 42, tiers  # six audiences × seven datasets, all fed from raw through dbt
-    started = time.monotonic()
-    leaks = prove(compiled, policy)
+    leaks = prove(compiled, policy)  # its time is the benchmark's business (make bench), not a test's
     assert leaks == [], "\n".join(leak.describe() for leak in leaks)
-    assert time.monotonic() - started < 30
 
     # the proof is not vacuous: it follows masked columns all the way to raw …
     (town_name,) = flows(compiled, "tiers.town__household_registration", "name")
@@ -176,9 +175,34 @@ def test_keep_is_allowed_only_where_the_policy_keeps() -> None:
     assert [leak.source for leak in _prove(sql)] == [f"{HR}.name"]
 
 
-def test_every_approved_function_protects_and_nothing_else_does() -> None:
-    for fn in sorted(APPROVED_FUNCTIONS):
-        assert _prove(f"select {fn}(r.id_number) as x from {HR} as r") == [], fn
+# One sensitive column of each class a tier receives, with the town tier that reads it.
+BY_CLASS = {
+    "identity_number": (HR, "id_number", "tiers.town__household_registration"),
+    "household_id": (HR, "household_id", "tiers.town__household_registration"),
+    "person_name": (HR, "name", "tiers.town__household_registration"),
+    "phone": (HR, "phone", "tiers.town__household_registration"),
+    "address": (HR, "address", "tiers.town__household_registration"),
+    "free_text": ("raw.floating_population", "remarks", "tiers.town__floating_population"),
+    "bank_account": ("raw.elderly_subsidy", "bank_account", "tiers.town__elderly_subsidy"),
+}
+
+
+def test_each_approved_function_protects_its_own_classes_only() -> None:
+    for klass, (raw, column, tier) in BY_CLASS.items():
+        assert SEEDS.klass(raw.split(".")[1], column) == klass
+        for fn in sorted(APPROVED_FUNCTIONS):
+            leaks = _prove(f"select {fn}(r.{column}) as x from {raw} as r", tier)
+            assert (leaks == []) == protects(fn, klass), (fn, klass, [leak.describe() for leak in leaks])
+    # the two the attacker would try first
+    (name,) = _prove(f"select privacy.mask_free_text(r.name) as name from {HR} as r")
+    assert name.through == ("privacy.mask_free_text",) and "does not protect person_name" in name.describe()
+    (ident,) = _prove(f"select privacy.mask_phone(r.id_number) as id_number from {HR} as r")
+    assert ident.path == ("tiers.town__household_registration.id_number", f"{HR}.id_number")
+    assert "privacy.mask_phone, which does not protect identity_number" in ident.describe()
+    assert _prove(f"select privacy.token(r.name) as x, privacy.mask_id(r.id_number) as y from {HR} as r") == []
+
+
+def test_nothing_but_an_approved_function_protects() -> None:
     for expr in ("md5(r.id_number)", "encode(sha256(convert_to(r.id_number, 'UTF8')), 'hex')",
                  "upper(r.id_number)", "mask_id(r.id_number)", "public.mask_id(r.id_number)",
                  "left(r.id_number, 6) || '********' || right(r.id_number, 4)"):

@@ -9,9 +9,11 @@ through a small protocol, so nothing here imports publish:
 - `expectation_gate` (expectations/): the Great Expectations suites under expectations/,
   run inside PostgreSQL on every relation of the version.
 - the lineage proof (lineage/): a static proof over the compiled dbt SQL that no sensitive
-  source column reaches a tier unmasked where its policy is not keep.
+  source column reaches a tier except through a function approved for its class.
+- `reidentification_gate` (reidentify/): an attack on every audience's relations, counting
+  the masked identifiers it can put back together (confirmed against the protected layer).
 
-`quality_gate` (quality.py) runs files, expectations and lineage with the slow parts
+`quality_gate` (quality.py) runs files, expectations, the attack and lineage with the slow parts
 overlapped, and `ALL_GATES` is what a publish runs; `report.write_report` renders one run's
 results as a static HTML page; checks.py turns them into blocking Dagster asset checks.
 """

@@ -16,10 +16,11 @@ from pipelines.gates.expectations import expectation_gate, warm_up
 from pipelines.gates.files import files_gate
 from pipelines.gates.lineage import Compilation, finish_lineage
 from pipelines.gates.reconcile import reconciliation_gate
+from pipelines.gates.reidentify import reidentification_gate
 
 
 def quality_gate(conn: psycopg.Connection, version: Candidate) -> list[GateResult]:
-    """Gate: per-file accounting, the lineage proof and every expectation suite on `version`."""
+    """Gate: per-file accounting, every expectation suite, the re-identification attack, the lineage proof."""
     try:
         compilation: Compilation | None = Compilation(conn)
         starting = None
@@ -28,6 +29,7 @@ def quality_gate(conn: psycopg.Connection, version: Candidate) -> list[GateResul
     try:
         results = files_gate(conn, version)
         results += expectation_gate(conn, version)
+        results += reidentification_gate(conn, version)
     except BaseException:
         if compilation is not None:
             compilation.cancel()

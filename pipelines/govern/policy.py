@@ -26,6 +26,12 @@ class ColumnPolicy:
     klass: str
     grade: int
     actions: Mapping[str, str] = field(default_factory=dict)  # audience → action, clear_names included
+    detected: str | None = None  # what content detection found inside its values, if anything
+
+    @property
+    def sensitive_class(self) -> str:
+        """What makes it sensitive: the class found inside its values, else its declared class."""
+        return self.detected or self.klass
 
 
 class Policy:
@@ -49,6 +55,10 @@ class Policy:
         c = self.get(dataset, column)
         return c.klass if c else None
 
+    def sensitive_class(self, dataset: str, column: str) -> str | None:
+        c = self.get(dataset, column)
+        return c.sensitive_class if c else None
+
     @classmethod
     def from_rows(cls, rows: Iterable[tuple]) -> Policy:
         """Rows of (dataset, column, class, grade, one action per audience in AUDIENCES order)."""
@@ -59,6 +69,7 @@ class Policy:
     def from_catalog(cls, conn: psycopg.Connection) -> Policy:
         """governance.column_catalog as dbt built it for this run (detection included)."""
         rows = conn.execute(
-            "SELECT dataset, column_name, class, grade, " + ", ".join(f"action_{a}" for a in AUDIENCES)
-            + " FROM governance.column_catalog").fetchall()
-        return cls.from_rows(rows)
+            "SELECT dataset, column_name, class, grade, detected_class, "
+            + ", ".join(f"action_{a}" for a in AUDIENCES) + " FROM governance.column_catalog").fetchall()
+        return cls(ColumnPolicy(dataset, column, klass, int(grade), dict(zip(AUDIENCES, actions, strict=True)),
+                                detected) for dataset, column, klass, grade, detected, *actions in rows)

@@ -35,15 +35,18 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     END
 $$;
 
--- 330683199001011234 → 330683********1234; a certificate number (id + 2) keeps the
--- same six and four: region visible, birth date and serial hidden.
+-- 330683199003071236 → 3***************36: the first character and the last two, as
+-- hutool's idCardNum(1, 2). The region, the whole birth segment and two of the three serial
+-- digits are hidden, so with a birth year and a gender beside it a masked number still
+-- leaves thousands of candidates (docs/decisions.md). Certificate numbers (id + 2) and
+-- household numbers take the same shape.
 CREATE OR REPLACE FUNCTION privacy.mask_id(value text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE
         WHEN value IS NULL THEN NULL
         WHEN value = '' THEN ''
-        WHEN char_length(value) <= 10 THEN repeat('*', char_length(value))
-        ELSE left(value, 6) || repeat('*', char_length(value) - 10) || right(value, 4)
+        WHEN char_length(value) <= 4 THEN repeat('*', char_length(value))
+        ELSE left(value, 1) || repeat('*', char_length(value) - 3) || right(value, 2)
     END
 $$;
 
@@ -57,26 +60,41 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     END
 $$;
 
--- Free text: identity numbers (18/15), certificate numbers (id + 2), bank cards (16-19
--- digits, also in groups of four) and mobiles inside a value are masked in place;
--- full-width digits are normalised first so none slip by.
+-- Free text: every run of digits, also written in groups (`330683 19900307 1236`,
+-- `138-0013-8000`, `6228 4800 1234 5678 903`), with full-width digits and `+86` prefixes
+-- normalised first, is judged as one number once it holds 11 digits or more: an identity
+-- number (18 or 15) takes mask_id's shape; a run of 11-14 that holds a mobile keeps its
+-- first three and last four; any other run of 15 or more (bank cards, certificate numbers)
+-- keeps its last four. Shorter runs and 11-14 digit codes without a mobile (a 12-digit
+-- division code) stay as they are.
 CREATE OR REPLACE FUNCTION privacy.mask_free_text(value text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN value IS NULL THEN NULL ELSE
-        regexp_replace(
-          regexp_replace(
-            regexp_replace(
-              translate(value, '０１２３４５６７８９ｘＸ', '0123456789xX'),
-              -- any run of 15+ digits (ids, 20-character certificate numbers with an X inside,
-              -- bank cards): first six and last four kept
-              '(?<![0-9])([0-9]{6})[0-9]{5,}(?:[Xx](?=[0-9]))?([0-9Xx]{4})(?![0-9])',
-              '\1********\2', 'g'),
-            -- bank cards written in groups of four: 6228 4800 1234 5678 903
-            '(?<![0-9])([0-9]{4})(?:[- ][0-9]{4}){2,3}[- ]([0-9]{1,4})(?![0-9])',
-            '\1 **** **** \2', 'g'),
-          -- mobiles, also written 138-0013-8000, 138 0013 8000 or +8613800138000
-          '(?<![0-9])((?:86)?1[3-9][0-9])[- ]?[0-9]{4}[- ]?([0-9]{4})(?![0-9])', '\1****\2', 'g')
-    END
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    t text;
+    run text;
+    d text;
+BEGIN
+    IF value IS NULL THEN
+        RETURN NULL;
+    END IF;
+    t := translate(value, '０１２３４５６７８９ｘＸ＋－', '0123456789xX+-');
+    FOR run IN
+        SELECT m[1] FROM regexp_matches(
+            t, '((?<![0-9])[0-9](?:[ -]?[0-9])*(?:[ -]?[Xx](?:[ -]?[0-9]){0,2})?)(?![0-9])', 'g') AS m
+        GROUP BY 1 ORDER BY char_length(m[1]) DESC
+    LOOP
+        d := upper(regexp_replace(run, '[ -]', '', 'g'));
+        CONTINUE WHEN char_length(d) < 11;
+        t := replace(t, run, CASE
+            WHEN d ~ '^([0-9]{17}[0-9X]|[0-9]{15})$'
+                THEN left(d, 1) || repeat('*', char_length(d) - 3) || right(d, 2)
+            WHEN char_length(d) <= 14 AND d !~ '1[3-9][0-9]{9}' THEN run
+            WHEN char_length(d) <= 14 THEN left(d, 3) || repeat('*', char_length(d) - 7) || right(d, 4)
+            ELSE repeat('*', char_length(d) - 4) || right(d, 4)
+        END);
+    END LOOP;
+    RETURN t;
+END
 $$;
 
 -- Keyed HMAC-SHA256 (RFC 2104) on built-in sha256(): the pads are precomputed from the

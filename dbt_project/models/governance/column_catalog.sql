@@ -1,11 +1,13 @@
 {#- One row per dataset column: its class, what content detection found in it, its grade and
-    the action for each audience. Grade = the highest of the contract's grade, the class's
-    policy grade, an override, and the grade of a class detected in its content (the policy
-    may raise the contract's grade, never lower it). Per audience the action is the class's
-    policy action (or the grade's default when the class has none), made stricter by the
-    detected class's action when content detection found personal data. A grant at level
-    clear_names follows the granted action unless the class's policy names its own (names and
-    phones: keep). The division code splits every tier into units: kept for every audience. -#}
+    the action for each audience, with why. Grade = the highest of the contract's grade, the
+    class's policy grade, an override, and the grade of a class detected in its content (the
+    policy may raise the contract's grade, never lower it). Per audience the action is the
+    column's own policy (seed column_policy) when it names one, else the class's policy action
+    (or the grade's default when the class has none), made stricter by the detected class's
+    action when content detection found personal data. A grant at level clear_names follows
+    the granted action unless the class's policy names its own (names and phones: keep). The
+    division code splits every tier into units: kept for every audience. -#}
+{%- set audiences = ['city', 'owner', 'granted', 'town', 'village', 'clear_names'] %}
 with columns as (
     select * from {{ ref('column_classes') }}
 ),
@@ -13,20 +15,34 @@ detected as (
     select dataset, column_name, detected_class from {{ ref('content_detection') }}
     where detected_class is not null
 ),
+own as (
+    select dataset, column_name,
+        {%- for a in audiences %}
+        max(action) filter (where audience = '{{ a }}') as o_{{ a }},
+        {%- endfor %}
+        string_agg(audience || ': ' || why, '; ' order by audience) as o_why
+    from {{ ref('column_policy') }}
+    group by 1, 2
+),
 graded as (
     select
         c.dataset, c.position, c.column_name, c.label, c.class, d.detected_class,
         c.contract_grade,
         greatest(c.contract_grade, p.grade, coalesce(o.grade, 0), coalesce(dp.grade, 0)) as grade,
         greatest(c.contract_grade, p.grade, coalesce(o.grade, 0)) as declared_grade,
-        p.action_city as p_city, p.action_owner as p_owner, p.action_granted as p_granted,
-        p.action_town as p_town, p.action_village as p_village, p.action_clear_names as p_clear_names,
+        {%- for a in audiences %}
+        coalesce(w.o_{{ a }}, p.action_{{ a }}) as p_{{ a }},
+        {%- endfor %}
         dp.action_city as d_city, dp.action_owner as d_owner, dp.action_granted as d_granted,
-        dp.action_town as d_town, dp.action_village as d_village
+        dp.action_town as d_town, dp.action_village as d_village,
+        concat_ws(' | ', nullif(p.why, ''), w.o_why,
+                  case when d.detected_class is not null then 'content detection found ' || d.detected_class end
+                 ) as why
     from columns c
     join {{ ref('class_policy') }} p on p.class = c.class
     left join {{ ref('grade_overrides') }} o
         on o.dataset = c.dataset and o.column_name = c.column_name
+    left join own w on w.dataset = c.dataset and w.column_name = c.column_name
     left join detected d on d.dataset = c.dataset and d.column_name = c.column_name
     left join {{ ref('class_policy') }} dp on dp.class = d.detected_class
 ),
@@ -54,5 +70,6 @@ select
          else {{ stricter_action('b_' ~ audience, 'd_' ~ audience) }} end as action_{{ audience }},
     {%- endfor %}
     case when column_name = 'division_code' then 'keep'
-         else coalesce(p_clear_names, {{ stricter_action('b_granted', 'd_granted') }}) end as action_clear_names
+         else coalesce(p_clear_names, {{ stricter_action('b_granted', 'd_granted') }}) end as action_clear_names,
+    why
 from with_defaults

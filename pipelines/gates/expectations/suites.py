@@ -123,6 +123,7 @@ class Parameters:
         return {
             "today": self.today.isoformat(),
             "tomorrow": (self.today + dt.timedelta(days=1)).isoformat(),
+            "this_year": self.today.year,
             "known_division_codes": self.known_division_codes,
             "unit_division_codes": self.unit_division_codes,
             "city_rows": self.city_rows.get(rel.dataset, -1),

@@ -4,9 +4,10 @@ against the policy, compile.py gets the SQL, gate.py binds the proof to a candid
 from pipelines.gates.lineage.compile import Compilation, compiled_models
 from pipelines.gates.lineage.gate import finish_lineage, lineage_result
 from pipelines.gates.lineage.proof import Leak, dataset_of, flows, prove, tier_models
-from pipelines.gates.lineage.trace import APPROVED_FUNCTIONS
+from pipelines.gates.lineage.trace import APPROVED, APPROVED_FUNCTIONS, protects
 
 __all__ = [
+    "APPROVED",
     "APPROVED_FUNCTIONS",
     "Compilation",
     "Leak",
@@ -15,6 +16,7 @@ __all__ = [
     "finish_lineage",
     "flows",
     "lineage_result",
+    "protects",
     "prove",
     "tier_models",
 ]

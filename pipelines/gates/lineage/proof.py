@@ -4,9 +4,11 @@ Column-level lineage with sqlglot over the compiled SQL of every dbt model that 
 `tiers.<audience>__<dataset>` relation: each output column is traced back through CTEs,
 derived tables, every side of a UNION and every value of a CASE or COALESCE, and through
 upstream models (protected.prot_*, intermediate.int_*__current, staging.stg_*) to the source
-columns (raw.*), by the tracer (trace.py). A flow is protected once it passes an approved
-function; an unprotected flow from a source column of grade ≥ 3 is a leak unless the
-audience's action for that column is keep. References the tracer cannot resolve fail closed.
+columns (raw.*), by the tracer (trace.py). A flow is protected once it passes a function
+approved for the source column's class (mask_free_text does not protect a name); an
+unprotected flow from a source column of grade ≥ 3 is a leak unless the audience's action
+for that column is keep. References the tracer cannot resolve fail closed (a keyed token
+excepted: it protects any value).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from pipelines.gates.lineage.trace import TIER_SCHEMA, UNRESOLVED, Flow, Hop, Tracer, model_key
+from pipelines.gates.lineage.trace import TIER_SCHEMA, UNRESOLVED, Flow, Hop, Tracer, model_key, protects
 from pipelines.govern.policy import Policy
 from pipelines.naming import Source
 
@@ -42,18 +44,23 @@ class Leak:
     action: str | None
     path: tuple[str, ...]  # relation.column ← … ← source (CTE hops where a rename happens)
     problem: str | None = None
+    through: tuple[str, ...] = ()  # approved functions on the path that do not protect its class
+    klass: str | None = None
 
     def describe(self) -> str:
         chain = " ← ".join(self.path)
         if self.problem:
             return f"{self.relation}.{self.column}: cannot be proven ({self.problem}): {chain}"
+        if self.through:
+            return (f"{chain}: grade {self.grade} {self.klass} reaches the {self.audience} audience through "
+                    f"{', '.join(self.through)}, which does not protect {self.klass} (policy: {self.action})")
         return (f"{chain}: grade {self.grade} source reaches the {self.audience} audience unmasked "
                 f"(policy: {self.action})")
 
     def as_json(self) -> dict[str, object]:
         return {"relation": self.relation, "column": self.column, "audience": self.audience,
-                "source": self.source, "grade": self.grade, "action": self.action,
-                "path": " ← ".join(self.path), "problem": self.problem}
+                "source": self.source, "grade": self.grade, "action": self.action, "class": self.klass,
+                "path": " ← ".join(self.path), "through": list(self.through), "problem": self.problem}
 
 
 def dataset_of(relation: str) -> str | None:
@@ -111,12 +118,12 @@ def prove_with(tracer: Tracer, policy: Policy, only: Iterable[str] | None) -> li
             continue
         for column in tracer.columns[key]:
             for flow in sorted(tracer.model_flows(key, column), key=lambda f: len(f.hops)):
-                if flow.guard:
-                    continue
                 leaf = flow.leaf
                 if flow.problem or leaf.relation == UNRESOLVED:
+                    if any(protects(g, None) for g in flow.guards):
+                        continue  # a keyed token protects whatever it was given
                     leak = Leak(key, column, audience, UNRESOLVED, None, None, _display(flow.hops),
-                                flow.problem or "unresolved")
+                                flow.problem or "unresolved", flow.guards)
                 else:
                     ds = dataset_of(leaf.relation)
                     grade = policy.grade(ds, leaf.column) if ds else None
@@ -125,8 +132,11 @@ def prove_with(tracer: Tracer, policy: Policy, only: Iterable[str] | None) -> li
                     action = policy.action(audience, ds, leaf.column)  # type: ignore[arg-type]
                     if action == "keep":
                         continue
+                    klass = policy.sensitive_class(ds, leaf.column)  # type: ignore[arg-type]
+                    if any(protects(g, klass) for g in flow.guards):
+                        continue
                     leak = Leak(key, column, audience, f"{leaf.relation}.{leaf.column}", grade, action,
-                                _display(flow.hops))
+                                _display(flow.hops), None, flow.guards, klass)
                 leaks.setdefault((key, column, leak.source), leak)  # the shortest path per source
     return list(leaks.values())
 

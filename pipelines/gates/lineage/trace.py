@@ -2,7 +2,7 @@
 
 Each output column is traced back through CTEs, derived tables, every side of a UNION and
 every value of a CASE or COALESCE, and through upstream models to the source columns. A
-path is guarded once it passes an approved function (APPROVED_FUNCTIONS, the one list);
+path records the approved functions it passes (APPROVED, the one list, with their classes);
 references the tracer cannot resolve become paths with a problem, never silence.
 
 What is not a value flow: CASE conditions and operands, NULLIF's second argument, window
@@ -23,19 +23,33 @@ from sqlglot.optimizer.scope import Scope, build_scope
 
 from pipelines.naming import BUILD_SCHEMA, Source
 
-# The desensitization functions a flow may pass to count as protected (schema-qualified,
-# lower case). Defined in dbt_project/macros/privacy/functions.sql. Plain hashes (md5,
-# sha256) are deliberately absent: an unkeyed hash of an identity number is reversible.
-APPROVED_FUNCTIONS: frozenset[str] = frozenset({
-    "privacy.mask_name",
-    "privacy.mask_phone",
-    "privacy.mask_id",
-    "privacy.mask_account",
-    "privacy.mask_free_text",
-    "privacy.token",
-    "privacy.generalize_address",
-    "privacy.generalize_date",
-})
+# The desensitization functions (schema-qualified, lower case; defined in
+# dbt_project/macros/privacy/functions.sql), each with the classes it protects: a function
+# only protects what it was written for (mask_free_text leaves a name as it is, mask_phone
+# keeps most of an identity number). None = any class (a keyed token reveals nothing). Plain
+# hashes (md5, sha256) are deliberately absent: an unkeyed hash of an identity number is
+# reversible.
+APPROVED: dict[str, frozenset[str] | None] = {
+    "privacy.mask_name": frozenset({"person_name"}),
+    "privacy.mask_phone": frozenset({"phone"}),
+    "privacy.mask_id": frozenset({"identity_number", "certificate_number", "household_id"}),
+    "privacy.mask_account": frozenset({"bank_account"}),
+    # free text, and any column in which content detection found numbers (it is masked as free text)
+    "privacy.mask_free_text": frozenset({"free_text", "identity_number_in_text", "mobile_number",
+                                         "bank_card_number"}),
+    "privacy.token": None,
+    "privacy.generalize_address": frozenset({"address"}),
+    "privacy.generalize_date": frozenset({"birth_date", "date", "death_detail"}),
+}
+APPROVED_FUNCTIONS: frozenset[str] = frozenset(APPROVED)
+
+
+def protects(function: str, klass: str | None) -> bool:
+    """Is `function` approved for values of `klass` (None: a class nobody can name)?"""
+    if function not in APPROVED:
+        return False
+    classes = APPROVED[function]
+    return classes is None or (klass is not None and klass in classes)
 DIALECT = "postgres"
 TIER_SCHEMA = BUILD_SCHEMA
 UNRESOLVED = "?"
@@ -59,12 +73,17 @@ class Flow:
     """A path from an output column (first hop) to a source column (last hop)."""
 
     hops: tuple[Hop, ...]
-    guard: str | None = None  # the approved function on the path, None = unprotected
+    guards: tuple[str, ...] = ()  # the approved functions on the path, innermost last
     problem: str | None = None  # why the tracer could not follow it
 
     @property
     def leaf(self) -> Hop:
         return self.hops[-1]
+
+    @property
+    def guard(self) -> str | None:
+        """The outermost approved function on the path, None = unprotected."""
+        return self.guards[0] if self.guards else None
 
 
 def _function_name(node: exp.Expression) -> str | None:
@@ -77,10 +96,10 @@ def _function_name(node: exp.Expression) -> str | None:
     return None
 
 
-def _context(column: exp.Column, root: exp.Expression) -> tuple[bool, str | None]:
-    """(does the column's value reach root?, the approved function around it, if any)."""
+def _context(column: exp.Column, root: exp.Expression) -> tuple[bool, tuple[str, ...]]:
+    """(does the column's value reach root?, the approved functions around it, outermost first)."""
     node: exp.Expression = column
-    value, guard = True, None
+    value, guards = True, []
     while node is not root and node.parent is not None:
         parent = node.parent
         key = node.arg_key
@@ -95,10 +114,10 @@ def _context(column: exp.Column, root: exp.Expression) -> tuple[bool, str | None
         elif isinstance(parent, exp.Filter) and key == "expression":
             value = False
         name = _function_name(parent)
-        if guard is None and name in APPROVED_FUNCTIONS:
-            guard = name
+        if name in APPROVED:
+            guards.insert(0, name)
         node = parent
-    return value, guard
+    return value, tuple(guards)
 
 
 def model_key(name: str) -> str:
@@ -233,19 +252,19 @@ class Tracer:
         own = scope.expression
         for sub in scope.subquery_scopes:  # scalar subqueries inside this projection
             if sub.expression.find_ancestor(exp.Select) is own and _inside(sub.expression, proj):
-                value, guard = _context(sub.expression, proj)
+                value, guards = _context(sub.expression, proj)
                 if value and isinstance(sub.expression, exp.Select) and sub.expression.selects:
                     first = sub.expression.selects[0].alias_or_name
                     for f in self._scope_flows(key, sub, first, Hop(key, first, "subquery")):
-                        flows.add(Flow((hop,) + f.hops, guard or f.guard, f.problem))
+                        flows.add(Flow((hop,) + f.hops, guards + f.guards, f.problem))
         for col in proj.find_all(exp.Column):
             if col.find_ancestor(exp.Select) is not own:
                 continue  # inside a subquery: traced above
-            value, guard = _context(col, proj)
+            value, guards = _context(col, proj)
             if not value:
                 continue
             for f in self._column_flows(key, scope, col):
-                flows.add(Flow((hop,) + f.hops, guard or f.guard, f.problem))
+                flows.add(Flow((hop,) + f.hops, guards + f.guards, f.problem))
         if isinstance(proj.unalias(), exp.Star) or any(isinstance(c.this, exp.Star)
                                                        for c in proj.find_all(exp.Column)):
             flows |= self._unresolved(hop, "a * that cannot be expanded (unknown relation)")
