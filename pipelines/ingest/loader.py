@@ -21,6 +21,7 @@ from psycopg import sql
 
 from pipelines.contract import DATASETS, ENCODINGS
 from pipelines.ingest.manifest import FileEntry, Manifest
+from pipelines.redact import quoted
 
 CHUNK = 8 * 1024 * 1024
 
@@ -86,9 +87,9 @@ def _check_header(first_line: str, dataset: str, where: str) -> list[str]:
     seen: set[str] = set()
     for i, name in enumerate(header, start=1):
         if name in seen:
-            raise FileRejected("bad_header", f"{where}: line 1, column {i}: {name!r} repeated")
+            raise FileRejected("bad_header", f"{where}: line 1, column {i}: {quoted(name)} repeated")
         if name not in expected:
-            raise FileRejected("bad_header", f"{where}: line 1, column {i}: unknown column {name!r}")
+            raise FileRejected("bad_header", f"{where}: line 1, column {i}: unknown column {quoted(name)}")
         seen.add(name)
     missing = [c for c in expected if c not in seen]
     if missing:
@@ -196,7 +197,7 @@ def _stream(conn: psycopg.Connection, path: Path, entry: FileEntry, where: str
         decoder = codecs.getincrementaldecoder(codec)(errors="strict")
     encoding_fault: str | None = (
         None if decoder else
-        f"{where}: unsupported encoding {entry.encoding!r} (the contract allows "
+        f"{where}: unsupported encoding {quoted(entry.encoding)} (the contract allows "
         f"{' or '.join(ENCODINGS)})"
     )
     header_fault: FileRejected | None = None

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.contract import DATASETS, MODES
+from pipelines.redact import quoted
 
 MANIFEST = "manifest.json"
 _TOP_FIELDS = ("source", "batch_id", "batch_date", "created_at", "files")
@@ -60,7 +61,7 @@ def read_manifest(directory: Path, source: str, batch_date: dt.date) -> Manifest
             _require(f, _FILE_FIELDS, f"{where}: files[{i}]")
             rows = f["rows"]
             if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
-                raise _Unreadable(f"{where}: files[{i}]: rows {rows!r} is not a row count")
+                raise _Unreadable(f"{where}: files[{i}]: rows {quoted(rows)} is not a row count")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return _unreadable(directory, source, batch_date, delivery, f"{where}: not valid JSON: {exc}")
     except _Unreadable as exc:
@@ -71,7 +72,7 @@ def read_manifest(directory: Path, source: str, batch_date: dt.date) -> Manifest
     if doc["source"] != source or str(doc["batch_date"]) != batch_date.isoformat():
         fault = (
             "manifest_mismatch",
-            f"{where}: manifest says source={doc['source']!r} batch_date={doc['batch_date']!r}, "
+            f"{where}: manifest says source={quoted(doc['source'])} batch_date={quoted(doc['batch_date'])}, "
             f"the directory is {source}/{batch_date.isoformat()}",
         )
     return Manifest(directory, source, batch_date, delivery, entries, fault)
@@ -107,14 +108,14 @@ def _entry(f: dict[str, Any], source: str) -> FileEntry:
                       str(f["sha256"]).lower())
     spec = DATASETS.get(dataset)
     if spec is None:
-        return _with_fault(entry, "unknown_dataset", f"{path}: the contract has no dataset {dataset!r}")
+        return _with_fault(entry, "unknown_dataset", f"{path}: the contract has no dataset {quoted(dataset)}")
     if spec.source != source:
         return _with_fault(entry, "unknown_dataset",
-                           f"{path}: {dataset!r} is delivered by {spec.source}, not {source}")
+                           f"{path}: {quoted(dataset)} is delivered by {spec.source}, not {source}")
     if entry.mode not in MODES or entry.mode != spec.mode:
         return _with_fault(entry, "unknown_dataset",
-                           f"{path}: {dataset!r} is a {spec.mode} dataset, manifest says "
-                           f"mode {entry.mode!r}")
+                           f"{path}: {quoted(dataset)} is a {spec.mode} dataset, manifest says "
+                           f"mode {quoted(entry.mode)}")
     if "/" in path or "\\" in path or path in ("", ".", ".."):
         return _with_fault(entry, "file_missing",
                            f"{path}: a file path must name a file in the batch directory")
