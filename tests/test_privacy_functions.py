@@ -93,10 +93,11 @@ def test_token_of_null_and_empty_is_null(db: psycopg.Connection) -> None:
 
 @pytest.mark.parametrize("key", [KEY_64, KEY_LONG], ids=["64-bytes", "103-bytes"])
 def test_token_with_block_sized_and_long_keys(privacy_db: str, key: bytes) -> None:
-    # install_key inside a transaction that is rolled back: the module's key stays installed
+    # install_key (a rotation, on purpose) inside a transaction that is rolled back: the module's
+    # key stays installed
     with psycopg.connect(privacy_db) as c:
         c.execute("SELECT 1")  # a transaction is open: install_key's own becomes a savepoint
-        install_key(c, key)
+        install_key(c, key, rotate=True)
         for value in ("330683199003071236", "𠀾小明"):
             assert token(c, value) == expected_token(key, value)
         assert token(c, "330683199003071236") != expected_token(KEY, "330683199003071236")

@@ -25,6 +25,7 @@ from pipelines.gates import (
     write_report,
 )
 from pipelines.gates.checks import check_results, check_specs
+from pipelines.govern.token_key import key_withheld
 from pipelines.naming import TIERS
 from pipelines.publish import report
 from pipelines.publish.run import PublishOutcome, publish
@@ -87,6 +88,8 @@ def results(outcome: PublishOutcome, gate_report: Path) -> Iterator[dg.Materiali
         "relations switched": len(outcome.changes.replaced_sources) + len(outcome.changes.recreated_sources),
         "changes": dg.MetadataValue.json(outcome.changes.summary()),
         "roles created": len(outcome.roles.created),
+        "privileges repaired": dg.MetadataValue.md(
+            "\n".join(f"- {r}" for r in outcome.roles.repaired) or "none"),
         "versions dropped": dg.MetadataValue.text(", ".join(outcome.dropped_versions) or "none"),
         "timings": dg.MetadataValue.md(report.timings_table(outcome.timings)),
     })
@@ -107,7 +110,9 @@ def publish_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, wa
 
     def build_tiers() -> None:
         context.log.info("dbt " + " ".join(DBT_TIERS_ARGS))
-        dbt.cli(DBT_TIERS_ARGS).wait()
+        with key_withheld():  # dbt's process starts without the token key
+            invocation = dbt.cli(DBT_TIERS_ARGS)
+        invocation.wait()
 
     try:
         outcome = publish(

@@ -5,7 +5,7 @@ import os
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from pipelines.govern.token_key import install_key
+from pipelines.govern.token_key import install_key, key_withheld
 from pipelines.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.tiers.project import HuiliuTranslator, dbt_project, prepare_manifest
 from pipelines.tiers.specs import TIERS_SELECTION
@@ -26,4 +26,6 @@ def huiliu_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
         install_key(conn)  # the token key reaches the server as a bind parameter, never as SQL
     # dbt unit tests run in `make test`, not in every production build.
     args = ["build", "--exclude-resource-type", "unit_test"]
-    yield from dbt.cli(args, context=context).stream()
+    with key_withheld():  # dbt's process starts without the token key
+        invocation = dbt.cli(args, context=context)
+    yield from invocation.stream()

@@ -3,7 +3,7 @@
 Dagster steps run dbt through dagster-dbt's `DbtCliResource` (project.py); the lineage
 gate's background `dbt compile` and the tests run it as a subprocess built here, with the
 warehouse's connection as the HUILIU_PG_* variables the profile reads. The password
-travels in the environment only, never on the command line.
+travels in the environment only, never on the command line; the token key not at all.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipelines.govern.token_key import without_key
 from pipelines.paths import PROJECT_ROOT
 from pipelines.warehouse import dbt_env
 
@@ -33,7 +34,8 @@ def command(args: Sequence[str], *, target_path: Path | None = None, log_path: P
 
 
 def environment(url: str) -> dict[str, str]:
-    return {**os.environ, **dbt_env(url), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    """The connection as the profile reads it; never the token key (dbt does not need it)."""
+    return without_key({**os.environ, **dbt_env(url), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
 
 
 def run(args: Sequence[str], url: str, *, target_path: Path | None = None, log_path: Path | None = None,

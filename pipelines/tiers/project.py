@@ -14,6 +14,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
 
+from pipelines.govern.token_key import key_withheld
 from pipelines.tiers.dbt import DBT_DIR, DBT_EXECUTABLE
 
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
@@ -52,7 +53,9 @@ def prepare_manifest() -> Path:
         os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
         for name, value in _PARSE_PLACEHOLDERS.items():
             os.environ.setdefault(name, value)
-        dbt_resource.cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+        with key_withheld():
+            invocation = dbt_resource.cli(["parse", "--quiet"], target_path=dbt_project.target_path)
+        invocation.wait()
     return dbt_project.manifest_path
 
 
