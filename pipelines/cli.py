@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import sys
 from pathlib import Path
@@ -46,10 +47,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import contextlib
-
+    from pipelines.govern.audit import status
     from pipelines.runner import run_batch_date
+    from pipelines.warehouse import connect
 
+    with connect() as conn:
+        audit = status(conn)
+    if not audit.on:  # said at start-up, and again in the summary
+        print(f"warning: {audit.why}", file=sys.stderr)
     # dbt's progress lines go to stderr: stdout carries the run's summary only.
     with contextlib.redirect_stdout(sys.stderr):
         report = run_batch_date(Path(args.landing), args.date)
@@ -62,6 +67,36 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(table, file=sys.stderr)
         return EXIT_NOTHING_PUBLISHED
     return EXIT_SOME_REJECTED if report.rejections else EXIT_OK
+
+
+def cmd_rotate_key(_: argparse.Namespace) -> int:
+    import os
+
+    from pipelines.govern import token_key as tk
+    from pipelines.runner import rebuild
+    from pipelines.warehouse import connect
+
+    with connect() as conn:
+        old = tk.installed_fingerprint(conn)
+        if os.environ.get(tk.KEY_VARIABLE) or os.environ.get("HUILIU_DATABASE_URL"):
+            key = tk.token_key()  # the operator's new key
+        else:
+            key = tk.new_demo_key()  # the local demo: a fresh key file, the old one kept beside it
+        if old == tk.fingerprint(key):
+            print(f"the warehouse already uses key {old}: set {tk.KEY_VARIABLE} to the new key first",
+                  file=sys.stderr)
+            return EXIT_NOTHING_PUBLISHED
+        new = tk.install_key(conn, key, rotate=True)
+    print(f"token key {old or '(none)'} → {new}, recorded in governance.key_rotations; re-keying every token",
+          file=sys.stderr)
+    with contextlib.redirect_stdout(sys.stderr):
+        report = rebuild()
+    print(report.render())
+    if report.failure:
+        print(f"nothing published: {report.failure} (the new key is installed: the next publish re-keys)",
+              file=sys.stderr)
+        return EXIT_NOTHING_PUBLISHED
+    return EXIT_OK
 
 
 def _absent(message: str) -> int:
@@ -87,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--date", required=True, type=batch_date_arg, help="batch date YYYY-MM-DD")
     run.set_defaults(func=cmd_run)
 
+    sub.add_parser("rotate-key", help="re-key every token in one publish (HUILIU_TOKEN_KEY holds the new key)"
+                   ).set_defaults(func=cmd_rotate_key)
     sub.add_parser("db-url", help="print the warehouse URL (starts the local server)"
                    ).set_defaults(func=cmd_db_url)
     sub.add_parser("db-stop", help="stop the project's local PostgreSQL"

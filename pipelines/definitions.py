@@ -10,6 +10,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.govern.accounting import batch_file_accounts, files_reconcile
+from pipelines.govern.audit_assets import audit_job, hourly_audit, read_audit
 from pipelines.ingest.assets import county_divisions, ingest_batches
 from pipelines.ingest.schedules import build_nightly_schedule
 from pipelines.ingest.sensors import build_landing_sensor
@@ -25,12 +26,20 @@ batch_job = dg.define_asset_job(
     description="Ingest the batches of one date and rebuild the governed warehouse.",
 )
 
+# Everything after ingestion, from the raw history as it stands: a re-run after a fix, or the one
+# publish that re-keys every token after `huiliu rotate-key`.
+rebuild_job = dg.define_asset_job(
+    "rebuild_job",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("ingest"),
+    description="Rebuild the governed warehouse from the raw history, without ingesting.",
+)
+
 defs = dg.Definitions(
     assets=[county_divisions, ingest_batches, huiliu_dbt_models, batch_file_accounts,
-            publish_warehouse],
+            publish_warehouse, read_audit],
     asset_checks=[files_reconcile],
-    jobs=[batch_job],
-    schedules=[build_nightly_schedule(batch_job)],
+    jobs=[batch_job, rebuild_job, audit_job],
+    schedules=[build_nightly_schedule(batch_job), hourly_audit],
     sensors=[build_landing_sensor(batch_job)],
     resources={"warehouse": Warehouse(), "landing": Landing(), "dbt": dbt_resource},
 )

@@ -24,14 +24,16 @@ class RunReport:
     rejections: list[str] = field(default_factory=list)
     failure: str | None = None
     failure_details: list[str] = field(default_factory=list)
+    audit: str | None = None  # whether reads of unit relations are audited on this server
 
     def render(self) -> str:
         head = f"huiliu run {self.batch_date.isoformat()}  run_id={self.run_id}"
+        tail = f"\n{self.audit}" if self.audit else ""
         if not self.rows:
-            return head + "\n(no file of this date was received)"
+            return head + "\n(no file of this date was received)" + tail
         table = markdown(["dataset", "rows received", "rows loaded", "rows kept aside",
                           "files rejected"], self.rows)
-        return f"{head}\n{table}"
+        return f"{head}\n{table}{tail}"
 
 
 ROWS_FOR_DATE = """
@@ -61,15 +63,17 @@ def _instance() -> dg.DagsterInstance:
 def run_batch_date(landing: Path, day: dt.date, log_level: str = "WARNING",
                    instance: dg.DagsterInstance | None = None) -> RunReport:
     from pipelines.definitions import defs
+    from pipelines.govern.audit import status as audit_status
     from pipelines.ingest.batches import complete_batches
     from pipelines.warehouse import connect
 
     report = RunReport(day)
+    with connect() as conn:
+        report.audit = audit_status(conn).why
     if not complete_batches(landing, day):
         report.failure = f"no complete batch (with manifest.json) for {day} under {landing}"
         return report
-    job = defs.resolve_job_def("batch_job")
-    result = job.execute_in_process(
+    result = defs.resolve_job_def("batch_job").execute_in_process(
         partition_key=day.isoformat(),
         run_config={
             "resources": {"landing": {"config": {"path": str(landing.resolve())}}},
@@ -78,21 +82,54 @@ def run_batch_date(landing: Path, day: dt.date, log_level: str = "WARNING",
         instance=instance or _instance(),
         raise_on_error=False,
     )
-    report.run_id = result.run_id
-    with connect() as conn:
-        report.rows = conn.execute(ROWS_FOR_DATE, (day,)).fetchall()
-        report.rejections = [r[0] for r in conn.execute(REJECTED_FOR_DATE, (day,)).fetchall()]
+    _read_outcome(report, result)
     if not result.success:
-        failed = [e for e in result.all_events if e.is_step_failure]
-        detail = "; ".join(
-            f"{e.step_key}: {_root_cause(e.step_failure_data.error)}"
-            for e in failed if e.step_failure_data and e.step_failure_data.error
-        )
-        report.failure = f"run {result.run_id} failed: {detail or 'see the Dagster run log'}"
-        report.failure_details = [text for e in failed for text in _failure_tables(e)]
+        _read_failure(report, result)
     elif not any(r[2] for r in report.rows):
         report.failure = "no file of this date could be loaded"
     return report
+
+
+def rebuild(log_level: str = "WARNING", instance: dg.DagsterInstance | None = None) -> RunReport:
+    """Everything after ingestion, from the raw history as it is: dbt, gates, publish (`rebuild_job`)."""
+    from pipelines.definitions import defs
+    from pipelines.govern.audit import status as audit_status
+    from pipelines.warehouse import connect
+
+    with connect() as conn:
+        latest = conn.execute("SELECT max(batch_date) FROM governance.batch_files WHERE status = 'loaded'"
+                              ).fetchone()[0] if conn.execute(
+            "SELECT to_regclass('governance.batch_files')").fetchone()[0] else None
+        report = RunReport(latest or dt.date.min, audit=audit_status(conn).why)
+    if latest is None:
+        report.failure = "nothing was ever loaded: there is nothing to rebuild"
+        return report
+    result = defs.resolve_job_def("rebuild_job").execute_in_process(
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        instance=instance or _instance(), raise_on_error=False)
+    _read_outcome(report, result)
+    if not result.success:
+        _read_failure(report, result)
+    return report
+
+
+def _read_outcome(report: RunReport, result: dg.ExecuteInProcessResult) -> None:
+    from pipelines.warehouse import connect
+
+    report.run_id = result.run_id
+    with connect() as conn:
+        report.rows = conn.execute(ROWS_FOR_DATE, (report.batch_date,)).fetchall()
+        report.rejections = [r[0] for r in conn.execute(REJECTED_FOR_DATE, (report.batch_date,)).fetchall()]
+
+
+def _read_failure(report: RunReport, result: dg.ExecuteInProcessResult) -> None:
+    failed = [e for e in result.all_events if e.is_step_failure]
+    detail = "; ".join(
+        f"{e.step_key}: {_root_cause(e.step_failure_data.error)}"
+        for e in failed if e.step_failure_data and e.step_failure_data.error
+    )
+    report.failure = f"run {result.run_id} failed: {detail or 'see the Dagster run log'}"
+    report.failure_details = [text for e in failed for text in _failure_tables(e)]
 
 
 def _failure_tables(event: dg.DagsterEvent) -> list[str]:

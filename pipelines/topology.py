@@ -47,7 +47,8 @@ class Grant:
     dataset: str
     level: str
     approval: str
-    expires: dt.date
+    expires: dt.date  # the last day it is valid (it stops at 00:00 the next day, county time)
+    grantor: str = "partitions.yaml"  # who approved it
 
     def active_on(self, day: dt.date) -> bool:
         return day <= self.expires
@@ -83,7 +84,7 @@ class Topology:
                 return source
         raise KeyError(dataset)
 
-    def datasets_of_department(self, code: str, day: dt.date | None = None) -> dict[str, str]:
+    def datasets_of_department(self, code: str, day: dt.date) -> dict[str, str]:
         """Datasets a department sees: owned → 'owner', granted → the grant's level."""
         seen = {name: "owner" for name, d in DATASETS.items() if d.owner == code}
         for g in self.active_grants(day):
@@ -91,8 +92,8 @@ class Topology:
                 seen[g.dataset] = g.level
         return seen
 
-    def active_grants(self, day: dt.date | None = None) -> tuple[Grant, ...]:
-        day = day or dt.date.today()
+    def active_grants(self, day: dt.date) -> tuple[Grant, ...]:
+        """Grants valid on `day` (the caller's county date: pipelines.clock.today_in_county)."""
         return tuple(g for g in self.grants if g.active_on(day))
 
 
@@ -193,7 +194,8 @@ def parse_topology(doc: dict[str, Any]) -> Topology:
         expires = entry.get("expires")
         if not isinstance(expires, dt.date):
             raise _fail(where, f"expires {expires!r} is not a YYYY-MM-DD date")
-        grants.append(Grant(unit, dataset, level, str(approval), expires))
+        grantor = entry.get("grantor", "partitions.yaml")
+        grants.append(Grant(unit, dataset, level, str(approval), expires, str(grantor)))
 
     return Topology(
         county_code=county_code,

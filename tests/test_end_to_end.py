@@ -86,6 +86,19 @@ def test_kept_aside_rows_hold_no_raw_values(db):
         "WHERE table_schema = 'governance' AND table_name = 'kept_aside_rows'").fetchall()}
     assert not columns & {"id_number", "name", "phone", "bank_account", "address", "value"}
     assert {"line_number", "reason", "column_name", "dataset", "delivery"} <= columns
+    # and in the data: no kept-aside row holds any personal value of the raw record it stands for
+    leaked = found = 0
+    for name in ("household_registration", "elderly_subsidy", "floating_population"):
+        personal = [f"r.{c}" for c in ("id_number", "name", "phone", "bank_account", "address",
+                                       "residence_address") if c in DATASETS[name].column_names]
+        n, bad = db.execute(
+            "SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM unnest(ARRAY["
+            + ", ".join(personal) + "]) v WHERE length(v) >= 2 AND strpos(k::text, v) > 0)) "
+            f"FROM governance.kept_aside_rows k JOIN raw.{name} r ON r.file_id = k.file_id "
+            "AND r.line_number = k.line_number WHERE k.dataset = %s", (name,)).fetchone()
+        found += n
+        leaked += bad
+    assert found > 10 and leaked == 0
 
 
 def test_the_protected_layer_is_read_by_the_pipeline_only(db):

@@ -16,6 +16,7 @@ import pytest
 from support.db import reset_warehouse
 
 from huiliu_dev.generate import generate
+from pipelines.clock import today_in_county
 from pipelines.contract import DATASETS, id_check_char
 from pipelines.ingest.batches import ingest_day
 from pipelines.ingest.schema import ensure_schemas, sync_divisions
@@ -193,14 +194,27 @@ def test_tokens_are_identical_across_tiers_and_columns_carry_comments(built):
     assert comment == "姓名 | person_name | L3 | mask"
 
 
-def test_expired_grants_stop_applying(built):
-    in_force = {(r[0], r[1]) for r in built.execute(
-        "SELECT unit, dataset FROM governance.grants_in_force")}
-    assert ("dept_wjj", "elderly_subsidy") in in_force
-    assert ("dept_sxj", "enterprise_registry") not in in_force  # expired 2026-01-31
+def test_grants_in_force_follow_the_county_clock(built):
+    """A grant is valid through its `expires` day and gone the next, by the county's date, not today's."""
+    def in_force(day: dt.date | None) -> set[tuple[str, str]]:
+        built.execute("UPDATE governance.county_clock SET today = %s", (day,))
+        return {(r[0], r[1]) for r in built.execute("SELECT unit, dataset FROM governance.grants_in_force")}
+
+    try:
+        assert ("dept_wjj", "elderly_subsidy") in in_force(dt.date(2027, 12, 31))  # its last valid day
+        assert ("dept_wjj", "elderly_subsidy") not in in_force(dt.date(2028, 1, 1))
+        assert ("dept_sxj", "enterprise_registry") in in_force(dt.date(2026, 1, 31))
+        assert ("dept_sxj", "enterprise_registry") not in in_force(dt.date(2026, 2, 1))
+        in_force(None)
+        county_today = built.execute("SELECT today FROM governance.county_today").fetchone()[0]
+        assert county_today == today_in_county()
+    finally:
+        built.execute("UPDATE governance.county_clock SET today = NULL")
     topology = load_topology()
-    assert "enterprise_registry" not in topology.datasets_of_department("sxj", dt.date.today())
-    assert topology.datasets_of_department("wjj", dt.date.today())["elderly_subsidy"] == "granted"
+    assert "enterprise_registry" not in topology.datasets_of_department("sxj", dt.date(2026, 2, 1))
+    assert topology.datasets_of_department("sxj", dt.date(2026, 1, 31))["enterprise_registry"] == "granted"
+    assert topology.datasets_of_department("wjj", dt.date(2027, 12, 31))["elderly_subsidy"] == "granted"
+    assert "elderly_subsidy" not in topology.datasets_of_department("wjj", dt.date(2028, 1, 1))
 
 
 def test_masking_functions_are_not_executable_by_public(built):

@@ -575,7 +575,13 @@ def test_grants_expire_and_levels_change_at_the_switch(county: County):
     assert ("dept_sxj", "enterprise_registry") in {(v.schema, v.dataset) for v in early.changes.prepare_views}
     with county.connect() as conn:
         rows = sum(county.planted["enterprise_registry"].values())
-        assert _count(conn, "dept_sxj", "enterprise_registry") == rows
+        try:  # read on the publish's day: the grant (last valid day 2026-01-31) is judged when read
+            conn.execute("UPDATE governance.county_clock SET today = '2026-01-15'")
+            assert _count(conn, "dept_sxj", "enterprise_registry") == rows
+            conn.execute("UPDATE governance.county_clock SET today = '2026-02-01'")
+            assert _count(conn, "dept_sxj", "enterprise_registry") == 0  # expired, though nothing ran
+        finally:
+            conn.execute("UPDATE governance.county_clock SET today = NULL")
     late = county.publish(day=dt.date(2027, 4, 1))  # sxj expired; the village's clear_names grant too
     assert ("dept_sxj", "enterprise_registry") in late.changes.switch_drops
     assert [(v.schema, v.dataset, v.audience) for v in late.changes.switch_views] == [

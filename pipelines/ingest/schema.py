@@ -64,6 +64,36 @@ COMMENT ON TABLE governance.divisions IS '本县统计用区划代码 (镇街 9 
 """
 
 
+GRANTS_DDL = """
+CREATE TABLE IF NOT EXISTS governance.grants (
+    unit        text NOT NULL,
+    dataset     text NOT NULL,
+    level       text NOT NULL,
+    approval    text NOT NULL,
+    expires     date NOT NULL,
+    PRIMARY KEY (unit, dataset)
+);
+ALTER TABLE governance.grants ADD COLUMN IF NOT EXISTS grantor text NOT NULL DEFAULT 'partitions.yaml';
+COMMENT ON TABLE governance.grants IS
+    '权限申请: 单位、数据集、级别、审批号、到期日 (含当日, 次日 00:00 Asia/Shanghai 失效)、批准人';
+-- The county's date, for grants (NULL today = the date in Asia/Shanghai now). Only the pipeline
+-- writes it; a test injects a date here instead of waiting for midnight.
+CREATE TABLE IF NOT EXISTS governance.county_clock (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    today     date
+);
+INSERT INTO governance.county_clock VALUES (true, NULL) ON CONFLICT DO NOTHING;
+REVOKE ALL ON governance.county_clock FROM PUBLIC;
+CREATE OR REPLACE VIEW governance.county_today AS
+    SELECT coalesce((SELECT c.today FROM governance.county_clock c),
+                    (now() AT TIME ZONE 'Asia/Shanghai')::date) AS today;
+COMMENT ON VIEW governance.county_today IS '本县今日 (Asia/Shanghai), 权限到期按此判断';
+CREATE OR REPLACE VIEW governance.grants_in_force AS
+    SELECT g.unit, g.dataset, g.level, g.approval, g.expires, g.grantor
+    FROM governance.grants g, governance.county_today t WHERE g.expires >= t.today;
+COMMENT ON VIEW governance.grants_in_force IS '当前有效的权限申请 (按本县日期, 读取时判断)';
+"""
+
 UNITS_DDL = """
 CREATE TABLE IF NOT EXISTS governance.units (
     schema_name text PRIMARY KEY,
@@ -73,18 +103,6 @@ CREATE TABLE IF NOT EXISTS governance.units (
     town_code   text
 );
 COMMENT ON TABLE governance.units IS '各单位及其 schema 与角色名, 来自 partitions.yaml';
-CREATE TABLE IF NOT EXISTS governance.grants (
-    unit        text NOT NULL,
-    dataset     text NOT NULL,
-    level       text NOT NULL,
-    approval    text NOT NULL,
-    expires     date NOT NULL,
-    PRIMARY KEY (unit, dataset)
-);
-COMMENT ON TABLE governance.grants IS '权限申请: 单位、数据集、级别、审批号、到期日 (过期即失效)';
-CREATE OR REPLACE VIEW governance.grants_in_force AS
-    SELECT * FROM governance.grants WHERE expires >= current_date;
-COMMENT ON VIEW governance.grants_in_force IS '当前有效的权限申请 (未过期)';
 """
 
 
@@ -95,6 +113,7 @@ def ensure_schemas(conn: psycopg.Connection) -> None:
     conn.execute(BATCH_FILES_DDL)
     conn.execute(DIVISIONS_DDL)
     conn.execute(UNITS_DDL)
+    ensure_grants(conn)
     conn.execute(CSV_FIELDS_DDL)
     for ds in DATASETS.values():
         cols = [sql.SQL("{} text").format(sql.Identifier(c)) for c in ds.column_names]
@@ -111,19 +130,29 @@ def ensure_schemas(conn: psycopg.Connection) -> None:
         )
 
 
+def ensure_grants(conn: psycopg.Connection) -> None:
+    """governance.grants, the county clock and grants_in_force (granted unit views read them)."""
+    conn.execute("CREATE SCHEMA IF NOT EXISTS governance")
+    conn.execute(GRANTS_DDL)
+
+
+def sync_grants(conn: psycopg.Connection, topology: Topology) -> None:
+    """governance.grants := the topology's (approval, grantor and last valid day of each)."""
+    grants = [(g.unit, g.dataset, g.level, g.approval, g.expires, g.grantor) for g in topology.grants]
+    _replace(conn, "governance.grants", ("unit", "dataset", "level", "approval", "expires", "grantor"), grants)
+
+
 def sync_divisions(conn: psycopg.Connection, topology: Topology) -> int:
     """Replace governance.divisions, units and grants with the topology's."""
     divisions = [(t.code, "town", t.name, t.code) for t in topology.towns]
     divisions += [(v.code, "village", v.name, v.town_code) for v in topology.villages]
     units = [("city", "city", topology.county_code, topology.county_name, None)]
     units += [(u.schema, u.tier, u.code, u.name, u.town_code) for u in topology.units]
-    grants = [(g.unit, g.dataset, g.level, g.approval, g.expires) for g in topology.grants]
     with conn.transaction():  # the county's ~400 entries, not batch rows
         _replace(conn, "governance.divisions", ("code", "level", "name", "town_code"), divisions)
         _replace(conn, "governance.units", ("schema_name", "tier", "code", "name", "town_code"),
                  units)
-        _replace(conn, "governance.grants", ("unit", "dataset", "level", "approval", "expires"),
-                 grants)
+        sync_grants(conn, topology)
     return len(divisions)
 
 

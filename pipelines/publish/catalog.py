@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from pipelines.naming import PUBLISHED_SCHEMA, version_number
+from pipelines.naming import GRANTS_IN_FORCE, PUBLISHED_SCHEMA, version_number
 
 Column = tuple[str, str]  # (name, formatted type)
 
@@ -35,11 +35,12 @@ class Shape:
 class ExistingView:
     schema: str
     name: str
-    source: str  # the relation in `published` it reads
+    sources: frozenset[str]  # the relations in `published` it reads (two for a grant with a fallback)
     column_count: int
     security_barrier: bool
     grantees: frozenset[str]  # roles holding SELECT, the owner excluded
     comment: str | None = field(default=None, compare=False)
+    guarded: bool = False  # it reads governance.grants_in_force (a grant, judged at read time)
 
 
 SHAPES = """
@@ -57,12 +58,22 @@ ORDER BY c.relname, a.attnum
 # first column) at an eighth of the catalog rows. Columns are compared by count: a source
 # whose column list changed is recreated with all its views anyway.
 UNIT_VIEWS = """
-SELECT DISTINCT ON (v.oid) vn.nspname, v.relname, src.relname,
+SELECT DISTINCT ON (v.oid) vn.nspname, v.relname,
+       (SELECT array_agg(DISTINCT s2.relname) FROM pg_rewrite r2
+        JOIN pg_depend d2 ON d2.objid = r2.oid AND d2.classid = 'pg_rewrite'::regclass
+                         AND d2.refclassid = 'pg_class'::regclass
+        JOIN pg_class s2 ON s2.oid = d2.refobjid AND s2.oid <> v.oid
+        JOIN pg_namespace n2 ON n2.oid = s2.relnamespace AND n2.nspname = %(published)s
+        WHERE r2.ev_class = v.oid),
        coalesce(v.reloptions @> '{security_barrier=true}', false),
        coalesce((SELECT array_agg(DISTINCT r.rolname) FROM aclexplode(v.relacl) x
                  JOIN pg_roles r ON r.oid = x.grantee
                  WHERE x.privilege_type = 'SELECT' AND x.grantee <> v.relowner), '{}'),
-       v.relnatts, td.description
+       v.relnatts, td.description,
+       EXISTS (SELECT 1 FROM pg_rewrite r3
+               JOIN pg_depend d3 ON d3.objid = r3.oid AND d3.classid = 'pg_rewrite'::regclass
+                                AND d3.refclassid = 'pg_class'::regclass
+               WHERE r3.ev_class = v.oid AND d3.refobjid = to_regclass(%(grants)s))
 FROM pg_class src
 JOIN pg_namespace sn ON sn.oid = src.relnamespace AND sn.nspname = %(published)s
 JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = src.oid
@@ -118,11 +129,11 @@ def shapes(conn: psycopg.Connection, schema: str, names: Iterable[str]) -> dict[
 def unit_views(conn: psycopg.Connection) -> dict[tuple[str, str], ExistingView]:
     """Every view outside `published` that reads a `published` relation, by (schema, name)."""
     out = {}
-    for schema, name, source, barrier, grantees, natts, comment in conn.execute(
-        UNIT_VIEWS, {"published": PUBLISHED_SCHEMA}
+    for schema, name, sources, barrier, grantees, natts, comment, guarded in conn.execute(
+        UNIT_VIEWS, {"published": PUBLISHED_SCHEMA, "grants": GRANTS_IN_FORCE}
     ).fetchall():
-        out[(schema, name)] = ExistingView(schema, name, source, natts, bool(barrier), frozenset(grantees),
-                                           comment)
+        out[(schema, name)] = ExistingView(schema, name, frozenset(sources or ()), natts, bool(barrier),
+                                           frozenset(grantees), comment, bool(guarded))
     return out
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from pipelines.naming import PUBLISHED_SCHEMA
+from pipelines.naming import PUBLISHED_SCHEMA, READ_AUDIT_ROLE
 from pipelines.publish import catalog
 from pipelines.publish.build import BuiltVersion
 from pipelines.publish.catalog import Shape
@@ -69,6 +69,17 @@ class Changes:
             "grants in the switch": len(self.switch_grants),
             "comment refreshes": len(self.comment_views),
         }
+
+
+def falls_back(v: UnitView, shapes: dict[str, Shape]) -> bool:
+    """Does a granted town or village view read its own tier once the grant expires (same columns)?"""
+    return (v.grant and v.fallback_source is not None and v.fallback_source in shapes
+            and shapes[v.fallback_source].columns == shapes[v.source].columns)
+
+
+def view_sources(v: UnitView, shapes: dict[str, Shape]) -> frozenset[str]:
+    """The published relations a unit view reads."""
+    return frozenset({v.source, v.fallback_source}) if falls_back(v, shapes) else frozenset({v.source})
 
 
 def view_comment(view: UnitView, unit_name: str, shape: Shape, label: str) -> str:
@@ -126,31 +137,33 @@ def plan_changes(conn: psycopg.Connection, built: BuiltVersion) -> Changes:
     for key, v in desired.items():
         e = existing.get(key)
         shape = shapes[v.source]
-        if v.source in recreated:
-            if e is not None and e.source not in recreated:
+        reads = view_sources(v, shapes)
+        if reads & recreated:
+            if e is not None and not e.sources & recreated:
                 ch.switch_drops.append(key)
             ch.switch_views.append(v)
             ch.switch_grants.append(v)
         elif e is None:
             ch.prepare_views.append(v)
-            (ch.prepare_grants if v.source in new else ch.switch_grants).append(v)
-        elif e.source != v.source or e.column_count != len(shape.columns) or not e.security_barrier:
-            if e.source not in recreated:
+            (ch.prepare_grants if reads <= new else ch.switch_grants).append(v)
+        elif (e.sources != reads or e.guarded != v.grant or e.column_count != len(shape.columns)
+              or not e.security_barrier):
+            if not e.sources & recreated:
                 ch.switch_drops.append(key)
             ch.switch_views.append(v)
             ch.switch_grants.append(v)
         else:
             if v.schema not in e.grantees:
                 ch.switch_grants.append(v)
-            if e.grantees - {v.schema}:
-                ch.switch_revokes[key] = e.grantees - {v.schema}
+            if e.grantees - {v.schema, READ_AUDIT_ROLE}:  # the audit role's SELECT is what pgaudit logs
+                ch.switch_revokes[key] = e.grantees - {v.schema, READ_AUDIT_ROLE}
             wanted = view_comment(v, names[v.schema], shape, DATASETS[v.dataset].label)
             if v.source in comments_changed or (e.comment or "") != wanted:
                 ch.comment_views.append(v)
     for key, e in existing.items():
-        if key not in desired and e.source not in recreated:
+        if key not in desired and not e.sources & recreated:
             ch.switch_drops.append(key)
     drops = set(ch.switch_drops)
-    ch.locked_unit_views = [k for k, e in existing.items() if e.source in recreated or k in drops]
+    ch.locked_unit_views = [k for k, e in existing.items() if e.sources & recreated or k in drops]
     ch.comment_views += ch.switch_views
     return ch

@@ -18,6 +18,7 @@ from psycopg import sql
 
 from pipelines.contract import DATASETS
 from pipelines.naming import (
+    GRANTS_IN_FORCE,
     PUBLISHED_SCHEMA,
     Source,
     checked,
@@ -42,12 +43,16 @@ class UnitFilter:
     kind: FilterKind
     code: str = ""
 
-    def where(self) -> sql.Composable:
+    def predicate(self) -> sql.Composable | None:
         if self.kind == "all":
-            return sql.SQL("")
+            return None
         if self.kind == "town":
-            return sql.SQL(" WHERE left(division_code, 9) = {}").format(town_literal(self.code))
-        return sql.SQL(" WHERE division_code = {}").format(village_literal(self.code))
+            return sql.SQL("left(division_code, 9) = {}").format(town_literal(self.code))
+        return sql.SQL("division_code = {}").format(village_literal(self.code))
+
+    def where(self) -> sql.Composable:
+        p = self.predicate()
+        return sql.SQL("") if p is None else sql.SQL(" WHERE {}").format(p)
 
     def admits(self, division_code: str) -> bool:
         """The same predicate in Python, for counting from per-division totals."""
@@ -64,10 +69,16 @@ class UnitView:
     dataset: str  # the view's name
     audience: str
     filter: UnitFilter
+    grant: bool = False  # the access comes from a grant: rows only while it is in force (read time)
+    fallback: str | None = None  # the audience a town or village reads once its grant has expired
 
     @cached_property
     def source(self) -> str:
         return source_name(self.audience, self.dataset)
+
+    @cached_property
+    def fallback_source(self) -> str | None:
+        return source_name(self.fallback, self.dataset) if self.fallback else None
 
 
 @dataclass(frozen=True)
@@ -138,14 +149,16 @@ def plan_layout(topology: Topology, day: dt.date) -> Layout:
     for dept in topology.departments:
         seen = topology.datasets_of_department(dept.code, day)
         views = tuple(
-            UnitView(dept.schema, d, _LEVEL_AUDIENCE[seen[d]], everything) for d in datasets if d in seen
+            UnitView(dept.schema, d, _LEVEL_AUDIENCE[seen[d]], everything, grant=seen[d] != "owner")
+            for d in datasets if d in seen
         )
         units.append(UnitPlan(checked(dept.schema, "unit schema"), "department", dept.code, dept.name, views))
     for tier, members in (("town", topology.towns), ("village", topology.villages)):
         for unit in members:
             f = UnitFilter(tier, unit.code)  # type: ignore[arg-type]
             views = tuple(
-                UnitView(unit.schema, d, grants.get((unit.schema, d), tier), f) for d in datasets
+                UnitView(unit.schema, d, grants[(unit.schema, d)], f, grant=True, fallback=tier)
+                if (unit.schema, d) in grants else UnitView(unit.schema, d, tier, f) for d in datasets
             )
             units.append(UnitPlan(checked(unit.schema, "unit schema"), tier, unit.code, unit.name, views))
     for u in units:
@@ -162,14 +175,36 @@ def plan_layout(topology: Topology, day: dt.date) -> Layout:
     )
 
 
-def unit_view_sql(view: UnitView, column_names: tuple[str, ...], *, replace: bool = False
-                  ) -> sql.Composed:
-    """CREATE VIEW <unit>.<dataset> WITH (security_barrier) AS SELECT … FROM published.<source> …"""
+# A grant is in force while governance.grants_in_force (the county's date, read when the view is
+# read) holds it: it stops at 00:00 Asia/Shanghai after its last day, whether or not anything runs.
+
+
+def grant_in_force(view: UnitView) -> sql.Composable:
+    return sql.SQL("EXISTS (SELECT 1 FROM {} g WHERE g.unit = {} AND g.dataset = {})").format(
+        ident(*GRANTS_IN_FORCE.split(".")), sql.Literal(checked(view.schema, "unit schema")),
+        sql.Literal(checked(view.dataset, "dataset")))
+
+
+def _branch(cols: sql.Composable, source: str, conditions: list[sql.Composable]) -> sql.Composed:
+    where = sql.SQL(" WHERE {}").format(sql.SQL(" AND ").join(conditions)) if conditions else sql.SQL("")
+    return sql.SQL("SELECT {} FROM {}{}").format(cols, ident(PUBLISHED_SCHEMA, source), where)
+
+
+def unit_view_sql(view: UnitView, column_names: tuple[str, ...], *, replace: bool = False,
+                  with_fallback: bool = False) -> sql.Composed:
+    """CREATE VIEW <unit>.<dataset> WITH (security_barrier) AS SELECT … FROM published.<source> …
+
+    A granted view reads its rows only while the grant is in force; a town's or village's, when
+    `with_fallback` (the fallback has the same columns), reads its own tier's rows after that.
+    """
     verb = sql.SQL("CREATE OR REPLACE VIEW" if replace else "CREATE VIEW")
-    return sql.SQL("{} {} WITH (security_barrier) AS SELECT {} FROM {}{}").format(
-        verb,
-        ident(view.schema, view.dataset),
-        columns(column_names),
-        ident(PUBLISHED_SCHEMA, view.source),
-        view.filter.where(),
-    )
+    cols = columns(column_names)
+    unit = [p] if (p := view.filter.predicate()) is not None else []
+    if not view.grant:
+        body = _branch(cols, view.source, unit)
+    else:
+        body = _branch(cols, view.source, [*unit, grant_in_force(view)])
+        if with_fallback and view.fallback_source:
+            body = sql.SQL("{} UNION ALL {}").format(body, _branch(
+                cols, view.fallback_source, [*unit, sql.SQL("NOT {}").format(grant_in_force(view))]))
+    return sql.SQL("{} {} WITH (security_barrier) AS {}").format(verb, ident(view.schema, view.dataset), body)

@@ -29,6 +29,7 @@ class RoleReport:
     created: list[str] = field(default_factory=list)
     existing: int = 0
     can_login: list[str] = field(default_factory=list)  # allowed, but worth telling an operator
+    repaired: list[str] = field(default_factory=list)  # stray privileges revoked (publish/privileges.py)
 
 
 ATTRIBUTES = """

@@ -19,10 +19,13 @@ import psycopg
 from pipelines.clock import today_in_county
 from pipelines.gates.base import Gate, GateFailed, GateResult
 from pipelines.gates.reconcile import reconciliation_gate
+from pipelines.govern.audit import audit_unit_schemas, ensure_audit
+from pipelines.ingest.schema import ensure_grants, sync_grants
 from pipelines.publish.build import Adopt, BuiltVersion, build_version, discard_version
 from pipelines.publish.changes import Changes, plan_changes
 from pipelines.publish.layout import Layout, plan_layout
 from pipelines.publish.lock import PublishLock
+from pipelines.publish.privileges import enforce as enforce_privileges
 from pipelines.publish.roles import RoleReport, ensure_roles, grant_auditor, lock_down_public
 from pipelines.publish.switch import (
     SwitchReport,
@@ -118,7 +121,11 @@ def publish(
             if not all(r.passed for r in results):
                 raise GateFailed(results)
             t = time.monotonic()
+            with conn.transaction():  # granted views judge grants at read time: the same topology's
+                ensure_grants(conn)
+                sync_grants(conn, topology)
             roles = ensure_roles(conn, [u.schema for u in layout.units])
+            roles.repaired = enforce_privileges(conn, [u.schema for u in layout.units])
             grant_auditor(conn)
             lock_down_public(conn)
             changes = plan_changes(conn, built)
@@ -139,6 +146,8 @@ def publish(
         timings["switch"] = report.seconds
         t = time.monotonic()
         dropped = after_switch(conn, built, changes, log=log)
+        ensure_audit(conn)
+        audit_unit_schemas(conn, [u.schema for u in layout.units])  # pgaudit logs every read of them
         timings["after switch"] = time.monotonic() - t
     timings["total"] = time.monotonic() - t0
     log(f"published {built.schema} in {timings['total']:.1f} s (switch {report.seconds * 1000:.0f} ms, "

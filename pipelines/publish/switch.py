@@ -30,7 +30,7 @@ from pipelines.naming import GOVERNANCE_SCHEMA, PUBLISHED_SCHEMA, columns, ident
 from pipelines.publish import catalog
 from pipelines.publish.build import BuiltVersion, comment_statements, drop_version, restore_build
 from pipelines.publish.catalog import Shape
-from pipelines.publish.changes import Changes, view_comment
+from pipelines.publish.changes import Changes, falls_back, view_comment
 from pipelines.publish.layout import UnitView, unit_view_sql
 from pipelines.publish.lock import PublishLock
 from pipelines.publish.roles import grant_schema, grant_view, revoke_schema, revoke_view
@@ -91,6 +91,10 @@ def ensure_publish_log(conn: psycopg.Connection) -> None:
     conn.execute(PUBLISH_LOG_DDL)
 
 
+def _unit_view(built: BuiltVersion, v: UnitView) -> sql.Composed:
+    return unit_view_sql(v, built.shapes[v.source].names, with_fallback=falls_back(v, built.shapes))
+
+
 def source_view_sql(source: str, version: str, shape: Shape, *, verb: str = "CREATE OR REPLACE VIEW",
                     placeholder: bool = False) -> sql.Composed:
     """published.<source> = SELECT <columns> FROM version_NNNNNN.<source> (WHERE false before the switch)."""
@@ -117,7 +121,7 @@ def _chunks_by_view(built: BuiltVersion, views: list[UnitView], grants: set[tupl
     for i in range(0, len(views), BATCH):
         stmts: list[sql.Composed] = []
         for v in views[i:i + BATCH]:
-            stmts.append(unit_view_sql(v, built.shapes[v.source].names))
+            stmts.append(_unit_view(built, v))
             stmts += unit_view_comments(built, v)
             if (v.schema, v.dataset) in grants:
                 stmts.append(grant_view(v.schema, v.dataset))
@@ -156,7 +160,7 @@ def switch_statements(built: BuiltVersion, ch: Changes) -> list[sql.Composable]:
     for schema, name in ch.switch_drops:
         stmts.append(sql.SQL("DROP VIEW IF EXISTS {}").format(ident(schema, name)))
     for v in ch.switch_views:
-        stmts.append(unit_view_sql(v, built.shapes[v.source].names))
+        stmts.append(_unit_view(built, v))
     stmts += [grant_view(v.schema, v.dataset) for v in ch.switch_grants]
     stmts += [revoke_view(s, n, roles) for (s, n), roles in ch.switch_revokes.items()]
     return stmts
