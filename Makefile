@@ -65,6 +65,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check pipelines huiliu_dev tests benchmarks
 	$(BIN)/lint-imports
 	$(BIN)/python -m pipelines.tiers.contract_macro --check
+	$(BIN)/python -m pipelines.tiers.quality_macro --check
 
 db-stop: $(STAMP)
 	$(BIN)/huiliu db-stop

@@ -8,7 +8,8 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_NOTHING_PUBLISHED, EXIT_SOME_REJECTED = 0, 1, 2
+# warehouse.md: 0 published in full, 1 nothing published, 2 published but something held back
+EXIT_OK, EXIT_NOTHING_PUBLISHED, EXIT_SOME_HELD_BACK = 0, 1, 2
 
 
 def batch_date_arg(text: str) -> dt.date:
@@ -57,16 +58,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"warning: {audit.why}", file=sys.stderr)
     # dbt's progress lines go to stderr: stdout carries the run's summary only.
     with contextlib.redirect_stdout(sys.stderr):
-        report = run_batch_date(Path(args.landing), args.date)
+        report = run_batch_date(Path(args.landing), args.date, accept_drop=args.accept_drop)
     print(report.render())
     for line in report.rejections:
-        print(f"rejected: {line}", file=sys.stderr)
-    if report.failure:
-        print(f"nothing published: {report.failure}", file=sys.stderr)
+        print(line, file=sys.stderr)
+    if report.failure or report.version is None:
+        print(f"nothing published: {report.failure or 'the run published no version'}", file=sys.stderr)
         for table in report.failure_details:
             print(table, file=sys.stderr)
         return EXIT_NOTHING_PUBLISHED
-    return EXIT_SOME_REJECTED if report.rejections else EXIT_OK
+    for dataset, hold in report.held.items():
+        print(f"held: {dataset}: {hold['reason']}", file=sys.stderr)
+    if report.held_back:
+        print(f"published version_{report.version:06d}, but not everything: exit 2", file=sys.stderr)
+        return EXIT_SOME_HELD_BACK
+    return EXIT_OK
 
 
 def cmd_rotate_key(_: argparse.Namespace) -> int:
@@ -120,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="ingest, transform, gate and publish one batch date")
     run.add_argument("--landing", required=True, help="landing directory")
     run.add_argument("--date", required=True, type=batch_date_arg, help="batch date YYYY-MM-DD")
+    run.add_argument("--accept-drop", action="append", default=[], metavar="DATASET",
+                     help="publish DATASET although it has far fewer rows than published (recorded in "
+                     "governance.accepted_drops); repeatable")
     run.set_defaults(func=cmd_run)
 
     sub.add_parser("rotate-key", help="re-key every token in one publish (HUILIU_TOKEN_KEY holds the new key)"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,15 +26,33 @@ class RunReport:
     failure: str | None = None
     failure_details: list[str] = field(default_factory=list)
     audit: str | None = None  # whether reads of unit relations are audited on this server
+    version: int | None = None  # what this run published (None: nothing)
+    held: dict[str, dict] = field(default_factory=dict)  # dataset → cause and reason
+    kept_by_quality: list[tuple] = field(default_factory=list)  # dataset, expectation, column, rows
+
+    @property
+    def held_back(self) -> bool:
+        """Published, but not everything: a file rejected or unlisted, a dataset held (exit 2)."""
+        return bool(self.rejections or self.held)
 
     def render(self) -> str:
         head = f"huiliu run {self.batch_date.isoformat()}  run_id={self.run_id}"
-        tail = f"\n{self.audit}" if self.audit else ""
+        lines = [head]
         if not self.rows:
-            return head + "\n(no file of this date was received)" + tail
-        table = markdown(["dataset", "rows received", "rows loaded", "rows kept aside",
-                          "files rejected"], self.rows)
-        return f"{head}\n{table}{tail}"
+            lines.append("(no file of this date was received)")
+        else:
+            lines.append(markdown(["dataset", "rows received", "rows loaded", "rows kept aside",
+                                   "files rejected"], self.rows))
+        if self.kept_by_quality:
+            lines.append("kept aside by value quality (governance.kept_aside_rows, reason quality:<name>):")
+            lines += [f"  {d}: {e} ({c}): {n} row(s)" for d, e, c, n in self.kept_by_quality]
+        if self.version is not None:
+            lines.append(f"published version_{self.version:06d}")
+        for h in self.held.values():
+            lines.append(f"held ({h['cause']}): {h['reason']}")
+        if self.audit:
+            lines.append(self.audit)
+        return "\n".join(lines)
 
 
 ROWS_FOR_DATE = """
@@ -48,11 +67,16 @@ GROUP BY dataset ORDER BY dataset
 """
 
 REJECTED_FOR_DATE = """
-SELECT source || '/' || batch_date || '/' || path || ': ' || reason || ': ' || coalesce(message, '')
+SELECT status || ': ' || source || '/' || batch_date || '/' || path || ': '
+       || coalesce(reason || ': ' || coalesce(message, ''), 'the manifest does not name it (nothing loaded)')
 FROM governance.batch_files
-WHERE batch_date = %s AND status = 'rejected'
+WHERE batch_date = %s AND status IN ('rejected', 'unlisted')
 ORDER BY source, path
 """
+
+PUBLISHED_BY_RUN = ("SELECT version, held FROM governance.publish_log WHERE run_id = %s "
+                    "ORDER BY publish_id DESC LIMIT 1")
+
 
 
 def _instance() -> dg.DagsterInstance:
@@ -61,7 +85,7 @@ def _instance() -> dg.DagsterInstance:
 
 
 def run_batch_date(landing: Path, day: dt.date, log_level: str = "WARNING",
-                   instance: dg.DagsterInstance | None = None) -> RunReport:
+                   instance: dg.DagsterInstance | None = None, accept_drop: Sequence[str] = ()) -> RunReport:
     from pipelines.definitions import defs
     from pipelines.govern.audit import status as audit_status
     from pipelines.ingest.batches import complete_batches
@@ -78,6 +102,7 @@ def run_batch_date(landing: Path, day: dt.date, log_level: str = "WARNING",
         run_config={
             "resources": {"landing": {"config": {"path": str(landing.resolve())}}},
             "loggers": {"console": {"config": {"log_level": log_level}}},
+            "ops": {"publish_warehouse": {"config": {"accept_drop": list(accept_drop)}}},
         },
         instance=instance or _instance(),
         raise_on_error=False,
@@ -85,8 +110,6 @@ def run_batch_date(landing: Path, day: dt.date, log_level: str = "WARNING",
     _read_outcome(report, result)
     if not result.success:
         _read_failure(report, result)
-    elif not any(r[2] for r in report.rows):
-        report.failure = "no file of this date could be loaded"
     return report
 
 
@@ -120,6 +143,14 @@ def _read_outcome(report: RunReport, result: dg.ExecuteInProcessResult) -> None:
     with connect() as conn:
         report.rows = conn.execute(ROWS_FOR_DATE, (report.batch_date,)).fetchall()
         report.rejections = [r[0] for r in conn.execute(REJECTED_FOR_DATE, (report.batch_date,)).fetchall()]
+        if conn.execute("SELECT to_regclass('governance.publish_log')").fetchone()[0]:
+            row = conn.execute(PUBLISHED_BY_RUN, (result.run_id,)).fetchone()
+            if row:
+                report.version, report.held = row[0], row[1] or {}
+        if conn.execute("SELECT to_regclass('governance.quality_kept_aside')").fetchone()[0]:
+            report.kept_by_quality = conn.execute(
+                "SELECT dataset, expectation, column_name, count(*) FROM governance.quality_kept_aside "
+                "GROUP BY 1, 2, 3 ORDER BY 1, 2").fetchall()
 
 
 def _read_failure(report: RunReport, result: dg.ExecuteInProcessResult) -> None:

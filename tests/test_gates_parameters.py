@@ -75,4 +75,5 @@ def test_a_suite_naming_an_unknown_parameter_fails_its_relation_closed(warehouse
         finally:
             conn.execute("DROP SCHEMA gates_typo CASCADE")
     assert not result.passed and result.name == "typo@city__typo"
-    assert "names $PARAMETER 'city_row', not one of city_rows" in result.summary
+    assert "names $PARAMETER 'city_row', not one of batch_date, " in result.summary
+    assert "city_rows" in result.summary

@@ -120,7 +120,20 @@ def test_gates_pass_when_every_split_reconciles():
     layout = plan_layout(load_topology(SMALL), DAY)
     per_code = {v: 2 for v in layout.village_codes} | {t + "000": 1 for t in layout.town_codes}
     results = reconciliation_gate(None, _built(layout, _consistent_counts(layout, per_code)))  # type: ignore[arg-type]
-    assert [r.passed for r in results] == [True] * 4
+    assert [r.passed for r in results] == [True] * 5
+
+
+def test_a_village_short_of_the_city_rows_of_its_code_is_named():
+    layout = plan_layout(load_topology(SMALL), DAY)
+    per_code = {v: 2 for v in layout.village_codes} | {t + "000": 1 for t in layout.town_codes}
+    counts = _consistent_counts(layout, per_code)
+    short = layout.village_codes[0]
+    counts["village__household_registration"] = dict(per_code) | {short: 1}
+    results = {r.name: r for r in reconciliation_gate(None, _built(layout, counts))}  # type: ignore[arg-type]
+    unit = results["units_hold_what_their_filter_admits"]
+    assert not unit.passed
+    assert unit.details["mismatches"]["household_registration"] == {
+        f"village_{short}": {"rows": 1, "city rows of its code": 2}}
 
 
 def test_gates_catch_lost_rows_and_unknown_divisions():

@@ -368,7 +368,7 @@ def test_staging_columns_follow_the_contract(built):
             "SELECT column_name FROM information_schema.columns WHERE table_schema ="
             " 'intermediate' AND table_name = %s ORDER BY ordinal_position",
             (f"int_{name}__current",))]
-        assert cur == [c for c in ds.column_names if c != "op"] + ["batch_date", "file_id"]
+        assert cur == [c for c in ds.column_names if c != "op"] + ["batch_date", "file_id", "line_number"]
 
 
 def test_build_ran_unit_tests(built):

@@ -14,7 +14,8 @@ with latest_file as (
 select
     {{ current_state_columns(ds, 'stg') }},
     stg.batch_date,
-    stg.file_id
+    stg.file_id,
+    stg.line_number
 from {{ ref('stg_' ~ name) }} as stg
 join latest_file on latest_file.file_id = stg.file_id
 where stg.kept_aside_reason is null
@@ -24,7 +25,8 @@ with last_events as (
         {{ current_state_columns(ds) }},
         op,
         batch_date,
-        file_id
+        file_id,
+        line_number
     from {{ ref('stg_' ~ name) }}
     where file_status = 'loaded'
       and kept_aside_reason is null
@@ -34,7 +36,8 @@ with last_events as (
 select
     {{ current_state_columns(ds) }},
     batch_date,
-    file_id
+    file_id,
+    line_number
 from last_events
 where op <> 'D'
 {%- endif %}

@@ -73,6 +73,10 @@ select
     privacy.token(t.{{ adapter.quote(c) }}) as {{ adapter.quote(c ~ '_token') }}
     {%- endfor %}
 from {{ ref('int_' ~ dataset ~ '__current') }} as t
+where not exists (  -- held back by a value expectation: absent from every tier, no older value carried over
+    select 1 from {{ ref('quality_kept_aside') }} as q
+    where q.dataset = '{{ dataset }}' and q.file_id = t.file_id and q.line_number = t.line_number
+)
 {%- endmacro %}
 
 {#- (audience, dataset) of the tier model being built: its folder is the audience

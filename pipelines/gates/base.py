@@ -44,6 +44,10 @@ class Candidate(Divisions, Protocol):
     def rows(self, source: Source) -> Mapping[str | None, int]:
         """Rows per division code, counted once while building."""
 
+    @property
+    def held(self) -> Mapping[str, int]:
+        """Datasets kept at their previous published state, with the rows copied from it."""
+
     def unit_rows(self, tier: str, dataset: str) -> Mapping[str, int]:
         """Unit schema → rows its view of `dataset` shows, for the units of `tier` that see it."""
 

@@ -13,10 +13,13 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.gates.base import GateResult
+from pipelines.gates.holds import Holds
 from pipelines.gates.report import failures, failures_markdown, overview_markdown
+from pipelines.tables import markdown
 
 TIER_CHECK = "quality_gates"
 PUBLISH_CHECK = "all_gates"
+VALUE_CHECK = "value_quality"  # not blocking: rows kept aside and datasets held, the rest publishes
 
 
 def check_specs(tier_keys: Mapping[str, dg.AssetKey], publish_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
@@ -28,8 +31,25 @@ def check_specs(tier_keys: Mapping[str, dg.AssetKey], publish_key: dg.AssetKey) 
     ] + [
         dg.AssetCheckSpec(PUBLISH_CHECK, asset=publish_key, blocking=True,
                           description="Every gate: reconciliation of counts, per-file accounting, lineage "
-                          "proof, expectation suites. All tiers publish together or not at all.")
+                          "proof, expectation suites. All tiers publish together or not at all."),
+        dg.AssetCheckSpec(VALUE_CHECK, asset=publish_key, blocking=False,
+                          description="Value expectations on the current state: rows kept aside "
+                          "(quality:<expectation>) and datasets held at their previous state (value "
+                          "threshold or volume drop). Warns; the other datasets publish."),
     ]
+
+
+def value_quality_result(holds: Holds, publish_key: dg.AssetKey) -> dg.AssetCheckResult:
+    """Kept aside by expectation and held datasets, as a warning when anything was held back."""
+    kept = (markdown(["dataset", "expectation", "column", "rows kept aside"], holds.kept)
+            if holds.kept else "none")
+    held = "\n".join(f"- {d}: {h['reason']}" for d, h in holds.as_json().items()) or "none"
+    return dg.AssetCheckResult(
+        asset_key=publish_key, check_name=VALUE_CHECK, passed=not holds.kept and not holds.held,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"rows kept aside": sum(r[3] for r in holds.kept), "kept aside by": dg.MetadataValue.md(kept),
+                  "datasets held": dg.MetadataValue.md(held),
+                  "volume drops accepted": ", ".join(holds.accepted) or "none"})
 
 
 def check_results(results: Sequence[GateResult], gate_report: Path, tier_keys: Mapping[str, dg.AssetKey],

@@ -15,7 +15,7 @@ from pipelines.gates.base import Candidate, Gate, GateResult
 from pipelines.gates.expectations import expectation_gate, warm_up
 from pipelines.gates.files import files_gate
 from pipelines.gates.lineage import Compilation, finish_lineage
-from pipelines.gates.reconcile import reconciliation_gate
+from pipelines.gates.reconcile import current_state_gate, reconciliation_gate
 from pipelines.gates.reidentify import reidentification_gate
 
 
@@ -49,4 +49,4 @@ def warm_up_in_background() -> threading.Thread:
 
 
 # What a publish runs, in order: counts first (cheap, from the build), then the rest.
-ALL_GATES: tuple[Gate, ...] = (reconciliation_gate, quality_gate)
+ALL_GATES: tuple[Gate, ...] = (reconciliation_gate, current_state_gate, quality_gate)

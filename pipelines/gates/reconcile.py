@@ -8,9 +8,11 @@ counts taken while building (one scan per source), never one query per unit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from pipelines.contract import DATASETS
 from pipelines.gates.base import Candidate, GateResult
@@ -36,6 +38,7 @@ def reconciliation_gate(conn: psycopg.Connection, version: Candidate) -> list[Ga
     bad_t: dict[str, Any] = {}
     bad_d: dict[str, Any] = {}
     bad_a: dict[str, Any] = {}
+    bad_u: dict[str, Any] = {}
     for d in DATASETS:
         city_source = Source("city", d)
         if city_source not in sources:
@@ -43,11 +46,16 @@ def reconciliation_gate(conn: psycopg.Connection, version: Candidate) -> list[Ga
         by_code = version.rows(city_source)
         city = sum(by_code.values())
         at_town_level = sum(n for code, n in by_code.items() if code in town_level)
-        in_villages = sum(version.unit_rows("village", d).values())
+        per_village = version.unit_rows("village", d)
+        in_villages = sum(per_village.values())
         villages[d] = {"villages": in_villages, "town_level": at_town_level, "city": city}
         if in_villages + at_town_level != city:
             bad_v[d] = villages[d]
-        in_towns = sum(version.unit_rows("town", d).values())
+        per_town = version.unit_rows("town", d)
+        in_towns = sum(per_town.values())
+        admitted = _admitted(by_code, per_village, per_town)
+        if admitted:
+            bad_u[d] = admitted
         towns[d] = {"towns": in_towns, "city": city}
         if in_towns != city:
             bad_t[d] = towns[d]
@@ -66,4 +74,62 @@ def reconciliation_gate(conn: psycopg.Connection, version: Candidate) -> list[Ga
         _result("towns_equal_city", bad_t, towns, "the towns' views together = city rows"),
         _result("departments_equal_city", bad_d, departments, "every department view holds every county row"),
         _result("audiences_equal_city", bad_a, audiences, "every audience holds the city's rows"),
+        _result("units_hold_what_their_filter_admits", bad_u, villages,
+                "each village = the city rows of its code, each town = the city rows under it "
+                "(town-level rows in no village)"),
     ]
+
+
+def _admitted(by_code: Mapping[str | None, int], villages: Mapping[str, int], towns: Mapping[str, int]
+              ) -> dict[str, Any]:
+    """Units whose rows differ from the city rows their filter admits (at most five named)."""
+    wrong: dict[str, Any] = {}
+    for schema, n in villages.items():
+        want = by_code.get(schema.removeprefix("village_"), 0)
+        if n != want:
+            wrong[schema] = {"rows": n, "city rows of its code": want}
+    per_town: dict[str, int] = {}
+    for code, n in by_code.items():
+        if code:
+            per_town[code[:9]] = per_town.get(code[:9], 0) + n
+    for schema, n in towns.items():
+        want = per_town.get(schema.removeprefix("town_"), 0)
+        if n != want:
+            wrong[schema] = {"rows": n, "city rows under it": want}
+    return dict(sorted(wrong.items())[:5]) | ({"units": len(wrong)} if len(wrong) > 5 else {})
+
+
+CURRENT = "tiers_equal_current_state"
+
+
+def current_state_gate(conn: psycopg.Connection, version: Candidate) -> list[GateResult]:
+    """Gate: each dataset's city rows = its current state less the rows value expectations held
+    back — or, for a dataset held at its previous state, the rows it published then."""
+    held = version.held
+    quality = dict(conn.execute("SELECT dataset, count(*) FROM governance.quality_kept_aside GROUP BY 1"
+                                ).fetchall()) if _exists(conn, "governance.quality_kept_aside") else {}
+    checked: dict[str, Any] = {}
+    bad: dict[str, Any] = {}
+    for d in DATASETS:
+        source = Source("city", d)
+        if source not in version.sources:
+            continue
+        city = sum(version.rows(source).values())
+        if d in held:
+            checked[d] = {"city": city, "held at the previous state": held[d]}
+            expected = held[d]
+        else:
+            table = f"intermediate.int_{d}__current"
+            current = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
+                sql.Identifier(*table.split(".")))).fetchone()[0] if _exists(conn, table) else 0
+            expected = current - int(quality.get(d, 0))
+            checked[d] = {"city": city, "current state": current,
+                          "held back by value quality": quality.get(d, 0)}
+        if city != expected:
+            bad[d] = checked[d]
+    return [_result(CURRENT, bad, checked,
+                    "city rows = current state − rows held back (or the held state)")]
+
+
+def _exists(conn: psycopg.Connection, name: str) -> bool:
+    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()[0]

@@ -7,7 +7,6 @@ publish in between. A failed gate fails the step (nothing published) with the ga
 in the error's metadata, and the blocking checks name what failed where.
 """
 
-import datetime as dt
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from pipelines.gates import (
     warm_up_in_background,
     write_report,
 )
-from pipelines.gates.checks import check_results, check_specs
+from pipelines.gates.checks import check_results, check_specs, value_quality_result
 from pipelines.govern.token_key import key_withheld
 from pipelines.naming import TIERS
 from pipelines.publish import report
@@ -47,18 +46,10 @@ SPECS = tier_specs() + [
 CHECK_SPECS = check_specs(TIER_KEYS, PUBLISH_KEY)
 
 
-def batch_dates_of_run(tags: dict[str, str]) -> list[dt.date] | None:
-    """The batch dates a run was launched for (one partition or a backfill's range), from its tags.
+class PublishConfig(dg.Config):
+    """What an operator may decide for one run (the UI's launchpad, or `huiliu run --accept-drop`)."""
 
-    None when the run names none: publish() then reads the loaded dates from governance.batch_files.
-    """
-    if "dagster/partition" in tags:
-        return [dt.date.fromisoformat(tags["dagster/partition"])]
-    start, end = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
-    if start and end:
-        first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
-        return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
-    return None
+    accept_drop: list[str] = []  # datasets whose volume drop is real: publish it, recorded in governance
 
 
 def results(outcome: PublishOutcome, gate_report: Path) -> Iterator[dg.MaterializeResult]:
@@ -91,6 +82,9 @@ def results(outcome: PublishOutcome, gate_report: Path) -> Iterator[dg.Materiali
         "privileges repaired": dg.MetadataValue.md(
             "\n".join(f"- {r}" for r in outcome.roles.repaired) or "none"),
         "versions dropped": dg.MetadataValue.text(", ".join(outcome.dropped_versions) or "none"),
+        "datasets held": dg.MetadataValue.md(
+            "\n".join(f"- {d}: {h['reason']}" for d, h in outcome.holds.as_json().items()) or "none"),
+        "volume drops accepted": dg.MetadataValue.text(", ".join(outcome.holds.accepted) or "none"),
         "timings": dg.MetadataValue.md(report.timings_table(outcome.timings)),
     })
 
@@ -103,8 +97,8 @@ def results(outcome: PublishOutcome, gate_report: Path) -> Iterator[dg.Materiali
     description="Write-audit-publish: dbt builds tiers.*, a new version adopts them out of sight, "
     "is gated, and is switched in one transaction, all under one advisory lock.",
 )
-def publish_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
-                      ) -> Iterator[dg.MaterializeResult]:
+def publish_warehouse(context: dg.AssetExecutionContext, config: PublishConfig, dbt: DbtCliResource,
+                      warehouse: Warehouse) -> Iterator[dg.MaterializeResult]:
     os.environ.update(warehouse.dbt_env())
     warm_up_in_background()  # Great Expectations' import overlaps dbt's build of the tiers
 
@@ -117,8 +111,7 @@ def publish_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, wa
     try:
         outcome = publish(
             warehouse.resolved_url(), load_topology(), run_id=context.run_id,
-            batch_dates=batch_dates_of_run(dict(context.run.tags)), build_tiers=build_tiers, gates=ALL_GATES,
-            log=context.log.info,
+            build_tiers=build_tiers, gates=ALL_GATES, accept_drop=config.accept_drop, log=context.log.info,
         )
     except GateFailed as exc:
         page = write_report(exc.results, context.run_id)
@@ -129,4 +122,5 @@ def publish_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, wa
             "gate report": dg.MetadataValue.path(str(page))}) from exc
     page = write_report(outcome.gates, context.run_id, version=outcome.schema)
     yield from check_results(outcome.gates, page, TIER_KEYS, PUBLISH_KEY)
+    yield value_quality_result(outcome.holds, PUBLISH_KEY)
     yield from results(outcome, page)

@@ -66,6 +66,7 @@ class BuiltVersion:
     counts: VersionCounts
     moved: list[str] = field(default_factory=list)  # sources adopted from tiers (not copied)
     timings: dict[str, float] = field(default_factory=dict)
+    held: dict[str, int] = field(default_factory=dict)  # dataset → city rows kept from the last publish
 
     @property
     def sources(self) -> tuple[Source, ...]:
@@ -136,12 +137,20 @@ def check_sources(found: dict[str, Shape], wanted: list[str]) -> None:
 
 
 def _adopt(conn: psycopg.Connection, schema: str, sources: dict[str, frozenset[FilterKind]],
-           found: dict[str, Shape], adopt: Adopt) -> list[str]:
-    """Move (or copy) every source into `schema`; returns the moved ones."""
+           found: dict[str, Shape], adopt: Adopt, hold: frozenset[str] = frozenset()) -> list[str]:
+    """Move (or copy) every source into `schema`; returns the moved ones.
+
+    A source of a held dataset is copied from what is published now instead (its columns as
+    the new build has them: a held dataset whose columns changed cannot be held).
+    """
     pinned = {r[0] for r in conn.execute(DEPENDENTS, (BUILD_SCHEMA, list(sources))).fetchall()}
     moved = []
     for s, kinds in sources.items():
         target, origin = ident(schema, s), ident(BUILD_SCHEMA, s)
+        source = Source.parse(s)
+        if source is not None and source.dataset in hold:
+            _copy_published(conn, target, s, found[s], kinds)
+            continue
         if adopt == "move" and s not in pinned:
             conn.execute(sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(origin, ident(schema)))
             conn.execute(sql.SQL("ALTER TABLE {} SET (autovacuum_enabled = false)").format(target))
@@ -158,6 +167,23 @@ def _adopt(conn: psycopg.Connection, schema: str, sources: dict[str, frozenset[F
         conn.execute(sql.SQL("REVOKE ALL ON {} FROM {}").format(
             ident(schema, rel), sql.SQL(", ").join(sql.Identifier(g) for g in grantees)))
     return moved
+
+
+def _copy_published(conn: psycopg.Connection, target: sql.Composed, s: str, shape: Shape,
+                    kinds: frozenset[FilterKind]) -> None:
+    published = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{PUBLISHED_SCHEMA}.{s}",)).fetchone()[0]
+    origin = ident(PUBLISHED_SCHEMA if published else BUILD_SCHEMA, s)
+    where = sql.SQL("") if published else sql.SQL(" WHERE false")  # a relation new since then: empty
+    order = sql.SQL(" ORDER BY division_code") if kinds & {"town", "village"} else sql.SQL("")
+    try:
+        with conn.transaction():
+            conn.execute(sql.SQL("CREATE TABLE {} WITH (autovacuum_enabled = false) AS SELECT {} FROM {}{}{}"
+                                 ).format(target, columns(shape.names), origin, where, order))
+    except psycopg.errors.UndefinedColumn as exc:
+        raise BuildError(f"{s} cannot keep its previous published state: its columns changed since "
+                         f"({exc.diag.message_primary})") from exc
+    for stmt in comment_statements(target, shape):
+        conn.execute(stmt)
 
 
 def _finish(url: str, schema: str, source: str, kinds: frozenset[FilterKind]) -> tuple[dict, dict[str, float]]:
@@ -182,8 +208,13 @@ def _finish(url: str, schema: str, source: str, kinds: frozenset[FilterKind]) ->
 
 
 def build_version(conn: psycopg.Connection, url: str, layout: Layout, *, adopt: Adopt = "move",
-                  workers: int = 2, log: Callable[[str], None] = lambda _m: None) -> BuiltVersion:
-    """Adopt, index, analyse and count every source of `layout` into a new version."""
+                  workers: int = 2, hold: Mapping[str, int] | None = None,
+                  log: Callable[[str], None] = lambda _m: None) -> BuiltVersion:
+    """Adopt, index, analyse and count every source of `layout` into a new version.
+
+    `hold`: datasets that keep their previous published state (→ the city rows published then).
+    """
+    hold = dict(hold or {})
     t0 = time.monotonic()
     sources = layout.sources
     wanted = list(sources)
@@ -199,9 +230,9 @@ def build_version(conn: psycopg.Connection, url: str, layout: Layout, *, adopt: 
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(ident(schema)))
         conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(ident(schema)))
         conn.execute("SET LOCAL jit = off")
-        moved = _adopt(conn, schema, sources, found, adopt)
+        moved = _adopt(conn, schema, sources, found, adopt, frozenset(hold))
     timings = {"adopt": time.monotonic() - t0}
-    built = BuiltVersion(number, schema, layout, found, VersionCounts({}), moved, timings)
+    built = BuiltVersion(number, schema, layout, found, VersionCounts({}), moved, timings, hold)
     try:
         biggest_first = sorted(wanted, key=lambda s: -_pages(conn, schema, s))
         with ThreadPoolExecutor(max(1, workers)) as pool:

@@ -10,17 +10,22 @@ the server if the process dies).
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import psycopg
+from psycopg import sql
 
 from pipelines.clock import today_in_county
+from pipelines.contract import DATASETS
 from pipelines.gates.base import Gate, GateFailed, GateResult
+from pipelines.gates.holds import Holds, decide_holds
 from pipelines.gates.reconcile import reconciliation_gate
 from pipelines.govern.audit import audit_unit_schemas, ensure_audit
 from pipelines.ingest.schema import ensure_grants, sync_grants
+from pipelines.naming import PROTECTED_SCHEMA, ident, protected_name
 from pipelines.publish.build import Adopt, BuiltVersion, build_version, discard_version
 from pipelines.publish.changes import Changes, plan_changes
 from pipelines.publish.layout import Layout, plan_layout
@@ -56,19 +61,33 @@ class PublishOutcome:
     dropped_versions: list[str]
     batch_dates: list[dt.date]
     timings: dict[str, float] = field(default_factory=dict)
+    holds: Holds = field(default_factory=Holds)
 
     @property
     def rows_by_tier(self) -> dict[str, dict]:
         return self.built.counts.rows_by_tier(self.layout)
 
 
-def loaded_batch_dates(conn: psycopg.Connection) -> list[dt.date]:
-    """Batch dates whose loaded files make up the current state (empty without ingestion)."""
-    exists = conn.execute("SELECT to_regclass('governance.batch_files') IS NOT NULL").fetchone()[0]
-    if not exists:
-        return []
-    return [r[0] for r in conn.execute(
-        "SELECT DISTINCT batch_date FROM governance.batch_files WHERE status = 'loaded' ORDER BY 1").fetchall()]
+def state_dates(conn: psycopg.Connection, held: Iterable[str]) -> dict[str, list[str]]:
+    """Per dataset, the batch dates of the rows it publishes: its protected current state's, or
+    for a held dataset what the last publish recorded for it."""
+    held = set(held)
+    previous: dict[str, list[str]] = {}
+    if held:
+        row = conn.execute("SELECT dataset_dates FROM governance.publish_log ORDER BY publish_id DESC LIMIT 1"
+                           ).fetchone()
+        previous = row[0] if row else {}
+    out: dict[str, list[str]] = {}
+    for d in DATASETS:
+        if d in held:
+            out[d] = previous.get(d, [])
+            continue
+        table = protected_name(d)
+        if conn.execute("SELECT to_regclass(%s)", (f"{PROTECTED_SCHEMA}.{table}",)).fetchone()[0] is None:
+            continue
+        out[d] = [r[0].isoformat() for r in conn.execute(sql.SQL(
+            "SELECT DISTINCT batch_date FROM {} ORDER BY 1").format(ident(PROTECTED_SCHEMA, table))).fetchall()]
+    return out
 
 
 def publish(
@@ -85,6 +104,7 @@ def publish(
     adopt: Adopt = "move",
     workers: int = 2,
     before_switch: Callable[[BuiltVersion], None] | None = None,
+    accept_drop: Iterable[str] = (),
     log: Callable[[str], None] = lambda _m: None,
 ) -> PublishOutcome:
     """Build, gate and publish every tier of `topology` into the database at `url`.
@@ -93,7 +113,9 @@ def publish(
     are judged on `day` (default: today in the county); `before_switch` is a hook for tests
     and operators (an exception there behaves like any failure before the switch). `adopt`
     moves dbt's tables into the version (default) or copies them; `workers` connections
-    index, analyse and count them in parallel.
+    index, analyse and count them in parallel. A dataset over its value-quality threshold or
+    with a volume drop keeps its previous published state (gates/holds.py) unless the drop is
+    in `accept_drop`; `batch_dates` overrides the dates recorded (default: those the state holds).
     """
     day = day or today_in_county()
     timings: dict[str, float] = {}
@@ -109,7 +131,11 @@ def publish(
         ensure_publish_log(conn)
         drop_stale_versions(conn, keep=set(), give_back=True, log=log)  # leftovers of a publish that died
         layout = plan_layout(topology, day)
-        built = build_version(conn, url, layout, adopt=adopt, workers=workers, log=log)
+        holds = decide_holds(conn, accept_drop=accept_drop, run_id=run_id, accepted_by=getpass.getuser())
+        for hold in holds.held.values():
+            log(f"held {hold.dataset} ({hold.cause}): {hold.reason}")
+        built = build_version(conn, url, layout, adopt=adopt, workers=workers, log=log,
+                              hold={d: h.state.published_rows or 0 for d, h in holds.held.items()})
         timings.update({f"build: {k}": v for k, v in built.timings.items()})
         try:
             t = time.monotonic()
@@ -133,9 +159,12 @@ def publish(
             timings["roles and prepare"] = time.monotonic() - t
             if before_switch is not None:
                 before_switch(built)
-            dates = list(batch_dates) if batch_dates is not None else loaded_batch_dates(conn)
+            per_dataset = state_dates(conn, holds.held)
+            dates = (list(batch_dates) if batch_dates is not None else
+                     sorted({dt.date.fromisoformat(x) for v in per_dataset.values() for x in v}))
             report = switch(lock, built, changes, run_id=run_id, batch_dates=dates,
                             rows_by_tier=built.counts.rows_by_tier(layout), gates=gates_json(results),
+                            held_datasets=holds.as_json(), dataset_dates=per_dataset,
                             wait_seconds=switch_wait_seconds, log=log)
         except BaseException:
             try:
@@ -153,4 +182,4 @@ def publish(
     log(f"published {built.schema} in {timings['total']:.1f} s (switch {report.seconds * 1000:.0f} ms, "
         f"{report.locks_held} locks)")
     return PublishOutcome(built.number, built.schema, layout, built, results, changes, report, roles,
-                          dropped, dates, timings)
+                          dropped, dates, timings, holds)

@@ -52,11 +52,15 @@ COMMENT ON COLUMN governance.publish_log.batch_dates IS '当前状态所含的�
 COMMENT ON COLUMN governance.publish_log.rows_by_tier IS
     '各层 (city/department/town/village) 各单元各数据集行数';
 COMMENT ON COLUMN governance.publish_log.gates IS '每个质量闸门: 名称、是否通过、说明';
+ALTER TABLE governance.publish_log ADD COLUMN IF NOT EXISTS held jsonb NOT NULL DEFAULT '{}';
+ALTER TABLE governance.publish_log ADD COLUMN IF NOT EXISTS dataset_dates jsonb NOT NULL DEFAULT '{}';
+COMMENT ON COLUMN governance.publish_log.held IS '保持上次发布状态的数据集及原因 (质量阈值或数据量骤降)';
+COMMENT ON COLUMN governance.publish_log.dataset_dates IS '各数据集发布状态所含的批次日期';
 """
 
 INSERT_LOG = """
-INSERT INTO governance.publish_log (run_id, version, batch_dates, rows_by_tier, gates)
-VALUES (%s, %s, %s, %s, %s) RETURNING publish_id, published_at
+INSERT INTO governance.publish_log (run_id, version, batch_dates, rows_by_tier, gates, held, dataset_dates)
+VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING publish_id, published_at
 """
 
 LOCKS_HELD = """
@@ -187,6 +191,7 @@ def _lock_phase_ms(conn: psycopg.Connection) -> int:
 
 def switch(lock: PublishLock, built: BuiltVersion, ch: Changes, *, run_id: str | None,
            batch_dates: Sequence[date], rows_by_tier: dict, gates: list[dict],
+           held_datasets: dict | None = None, dataset_dates: dict | None = None,
            wait_seconds: float = 60.0, log: Callable[[str], None] = lambda _m: None) -> SwitchReport:
     """One transaction on the lock's connection.
 
@@ -218,6 +223,7 @@ def switch(lock: PublishLock, built: BuiltVersion, ch: Changes, *, run_id: str |
                 execute_batched(conn, stmts)
                 publish_id, published_at = conn.execute(INSERT_LOG, (
                     run_id, built.number, list(batch_dates), Jsonb(rows_by_tier), Jsonb(gates),
+                    Jsonb(held_datasets or {}), Jsonb(dataset_dates or {}),
                 )).fetchone()
                 held = conn.execute(LOCKS_HELD).fetchall()
             return SwitchReport(

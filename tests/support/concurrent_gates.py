@@ -39,7 +39,7 @@ WARM = Suite("warm", Path("warm.json"), None, None, (
     {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}},))
 SUITE = Suite("race", Path("race.json"), None, None, (
     {"type": "expect_column_values_to_be_between",
-     "kwargs": {"column": "on_day", "min_value": "2000-01-01", "max_value": {"$PARAMETER": "today"}}},
+     "kwargs": {"column": "on_day", "min_value": "2000-01-01", "max_value": {"$PARAMETER": "batch_date"}}},
     {"type": "expect_table_row_count_to_equal", "kwargs": {"value": {"$PARAMETER": "city_rows"}}},
 ))
 

@@ -1,16 +1,29 @@
-{#- Per delivered file: rows loaded (staged rows that passed every rule) and rows kept aside
+{#- Per delivered file: rows loaded (staged rows that passed every rule and no value expectation
+    held back) and rows kept aside
     (counted from kept_aside_rows, not derived from the loaded count, so the reconciliation
     rows_received = rows_loaded + rows_kept_aside of a loaded file is a real check); 0 and 0
     for a rejected file. -#}
 
-with loaded as (
+with staged as (
     {%- for name in huiliu_dataset_names() %}
-    select file_id, count(*) as rows_loaded
+    select file_id, count(*) as rows_passed
     from {{ ref('stg_' ~ name) }}
     where kept_aside_reason is null
     group by file_id
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
+),
+
+held_by_quality as (
+    select file_id, count(*) as rows_held
+    from {{ ref('quality_kept_aside') }}
+    group by file_id
+),
+
+loaded as (  -- passed every row rule, and no value expectation held it back
+    select s.file_id, s.rows_passed - coalesce(q.rows_held, 0) as rows_loaded
+    from staged as s
+    left join held_by_quality as q on q.file_id = s.file_id
 ),
 
 kept_aside as (

@@ -45,7 +45,16 @@ def parameters(conn: psycopg.Connection, version: Candidate, relations: Sequence
     if missing:
         counts.update(city_rows(conn, missing))
     return Parameters(today or today_in_county(), known_division_codes(conn), unit_division_codes(version),
-                      counts)
+                      counts, state_batch_dates(conn))
+
+
+def state_batch_dates(conn: psycopg.Connection) -> dict[str, dt.date]:
+    """Per dataset, the latest batch date of its loaded files: date bounds are judged against it,
+    never the wall clock, so a re-run converges to the same verdict."""
+    if conn.execute("SELECT to_regclass('governance.batch_files')").fetchone()[0] is None:
+        return {}
+    return dict(conn.execute("SELECT dataset, max(batch_date) FROM governance.batch_files "
+                             "WHERE status = 'loaded' GROUP BY dataset").fetchall())
 
 
 def check_relations(conn: psycopg.Connection, schema: str, names: Sequence[str], divisions: Divisions, *,
@@ -54,7 +63,7 @@ def check_relations(conn: psycopg.Connection, schema: str, names: Sequence[str],
     sources = [s for s in (Source.parse(n) for n in names) if s is not None]
     relations = relations_of(conn, schema, sources)
     params = Parameters(today or today_in_county(), known_division_codes(conn), unit_division_codes(divisions),
-                        city_rows(conn, relations))
+                        city_rows(conn, relations), state_batch_dates(conn))
     return validate_relations(conn, relations, params)
 
 

@@ -1,0 +1,205 @@
+"""One bad row never stops the county; a dataset that collapses keeps what it published.
+
+A generated history in a database of its own, each day through `huiliu run` (a real Dagster
+run, a real dbt build), with one file of the day rewritten the way a foreign exporter would
+write it: a contract-valid payment dated after its batch date, a header-only snapshot, a
+dataset where 3 % of the rows fail a value expectation. The tests run in order.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from huiliu_dev.generate import generate
+from pipelines.contract import DATASETS, id_check_char
+from pipelines.warehouse import drop_database, ensure_database, with_database
+
+PEOPLE, SEED = 3100, 23  # about 3,000 household rows, as the header-only case describes
+D1, D2, D3, D4 = (dt.date(2026, 11, d) for d in (1, 2, 3, 4))
+HUILIU = str(Path(sys.executable).parent / "huiliu")
+OTHERS = [d for d in DATASETS if d != "elderly_subsidy"]
+
+
+@pytest.fixture(scope="module")
+def url(warehouse_url: str) -> Iterator[str]:
+    admin = with_database(warehouse_url, "postgres")
+    name = f"{warehouse_url.rsplit('/', 1)[1]}_holds"
+    drop_database(admin, name)
+    ensure_database(admin, name)
+    yield with_database(warehouse_url, name)
+    drop_database(admin, name)
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("holds_landing")
+    for day in (D1, D2, D3, D4):
+        generate(root, day, people=PEOPLE, seed=SEED)
+    return root
+
+
+def run(url: str, landing: Path, day: dt.date, *extra: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"} | {"HUILIU_DATABASE_URL": url}
+    return subprocess.run([HUILIU, "run", "--landing", str(landing), "--date", day.isoformat(), *extra],
+                          capture_output=True, text=True, env=env, timeout=900)
+
+
+def rewrite(landing: Path, source: str, day: dt.date, dataset: str,
+            change: Callable[[list[str], list[list[str]]], list[list[str]]]) -> None:
+    """Rewrite one delivered file (its encoding kept) and its manifest entry (rows, sha256)."""
+    directory = landing / source / day.isoformat()
+    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    entry = next(f for f in manifest["files"] if f["dataset"] == dataset)
+    encoding = "utf-8-sig" if entry["encoding"] == "utf-8" else entry["encoding"]
+    text = (directory / entry["path"]).read_bytes().decode(encoding)
+    records = list(csv.reader(io.StringIO(text, newline="")))
+    header, rows = records[0], change(records[0], records[1:])
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([header, *rows])
+    data = out.getvalue().encode(entry["encoding"])
+    (directory / entry["path"]).write_bytes(data)
+    entry["rows"], entry["sha256"] = len(rows), hashlib.sha256(data).hexdigest()
+    (directory / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+
+
+def _clean_payment(header: list[str], row: list[str]) -> bool:
+    """A row no row rule keeps aside: plain formats, a valid identity number (the key's uniqueness
+    is judged by the caller)."""
+    if len(row) != len(header):
+        return False
+    v = dict(zip(header, row, strict=True))
+    ident = v["id_number"]
+    plain = {"id_number": r"[0-9]{17}[0-9X]", "division_code": r"330683[0-9]{6}",
+             "paid_on": r"[0-9]{4}-[0-9]{2}-[0-9]{2}", "period": r"[0-9]{4}-[0-9]{2}",
+             "amount": r"[0-9]+(\.[0-9]+)?", "updated_at": r".+"}
+    return (all(re.fullmatch(p, v[c]) for c, p in plain.items())
+            and id_check_char(ident[:17]) == ident[17] and v.get("op", "I") in ("I", "U"))
+
+
+def paid_late(day: dt.date, count: int, chosen: list[tuple[str, str]]):
+    """A change(): `count` clean payments get a paid_on 5 days after the batch date."""
+    def change(header: list[str], rows: list[list[str]]) -> list[list[str]]:
+        at, key = header.index("paid_on"), [header.index("id_number"), header.index("period")]
+        seen: dict[tuple, int] = {}
+        for r in rows:
+            seen[tuple(r[k] for k in key)] = seen.get(tuple(r[k] for k in key), 0) + 1
+        clean = [r for r in rows if _clean_payment(header, r) and seen[tuple(r[k] for k in key)] == 1]
+        for row in clean[:count]:
+            row[at] = (day + dt.timedelta(days=5)).isoformat()  # before the wall clock: only the batch date
+            # catches it
+            chosen.append((row[header.index("id_number")], row[header.index("period")]))
+        assert len(chosen) == count, "the generated file has too few clean payments"
+        return rows
+    return change
+
+
+def city_rows(db: psycopg.Connection) -> dict[str, int]:
+    return {d: db.execute(f"SELECT count(*) FROM city.{d}").fetchone()[0] for d in DATASETS}
+
+
+def current_rows(db: psycopg.Connection, dataset: str) -> int:
+    return db.execute(f"SELECT count(*) FROM intermediate.int_{dataset}__current").fetchone()[0]
+
+
+def last_publish(db: psycopg.Connection) -> tuple:
+    return db.execute("SELECT version, held, dataset_dates, batch_dates FROM governance.publish_log "
+                      "ORDER BY publish_id DESC LIMIT 1").fetchone()
+
+
+def test_first_day_publishes(url, landing):
+    result = run(url, landing, D1)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with psycopg.connect(url, autocommit=True) as db:
+        assert 2900 <= city_rows(db)["household_registration"] <= 3100
+
+
+def test_one_late_payment_is_kept_aside_and_everything_else_publishes(url, landing):
+    chosen: list[tuple[str, str]] = []
+    rewrite(landing, "city", D2, "elderly_subsidy", paid_late(D2, 1, chosen))
+    result = run(url, landing, D2)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "paid_on_in_range" in result.stdout and "published version_000002" in result.stdout
+    with psycopg.connect(url, autocommit=True) as db:
+        (ident, period), = chosen
+        kept = db.execute(
+            "SELECT k.reason, k.column_name, b.rows_received, b.rows_loaded, b.rows_kept_aside "
+            "FROM governance.kept_aside_rows k JOIN governance.batch_files b USING (file_id) "
+            "WHERE b.batch_date = %s AND b.dataset = 'elderly_subsidy' AND k.reason LIKE 'quality:%%'",
+            (D2,)).fetchall()
+        assert [(r[0], r[1]) for r in kept] == [("quality:paid_on_in_range", "paid_on")]
+        received, loaded, aside = kept[0][2:]
+        assert received == loaded + aside  # the quality row is counted as kept aside
+        version, held, dates, batch_dates = last_publish(db)
+        assert (version, held) == (2, {})
+        assert D2 in batch_dates and dates["elderly_subsidy"][-1] == D2.isoformat()
+        rows = city_rows(db)
+        assert rows["elderly_subsidy"] == current_rows(db, "elderly_subsidy") - 1
+        for d in OTHERS:  # the six other datasets publish their new state
+            assert rows[d] == current_rows(db, d), d
+        # the subject is absent from every tier, its previous payment of that period not carried over
+        owner = db.execute("SELECT count(*) FROM dept_mzj.elderly_subsidy WHERE id_number = %s AND period = %s",
+                           (ident, period)).fetchone()[0]
+        assert owner == 0
+        assert db.execute("SELECT count(*) FROM intermediate.int_elderly_subsidy__current "
+                          "WHERE id_number = %s AND period = %s", (ident, period)).fetchone()[0] == 1
+
+
+def test_a_header_only_snapshot_keeps_the_published_rows_and_the_rest_publishes(url, landing):
+    with psycopg.connect(url, autocommit=True) as db:
+        before = city_rows(db)["household_registration"]
+    rewrite(landing, "province", D3, "household_registration", lambda _h, _rows: [])
+    result = run(url, landing, D3)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "held: household_registration" in result.stderr
+    assert "--accept-drop household_registration" in result.stderr
+    with psycopg.connect(url, autocommit=True) as db:
+        version, held, dates, _ = last_publish(db)
+        assert version == 3 and held["household_registration"]["cause"] == "volume"
+        assert city_rows(db)["household_registration"] == before
+        assert dates["household_registration"] == [D2.isoformat()]  # what the held state holds
+        assert dates["social_insurance"][-1] == D3.isoformat()
+        assert city_rows(db)["social_insurance"] == current_rows(db, "social_insurance")
+        assert db.execute("SELECT count(*) FROM town_330683100.household_registration").fetchone()[0] > 0
+
+
+def test_an_accepted_drop_publishes_and_is_recorded(url, landing):
+    result = run(url, landing, D3, "--accept-drop", "household_registration")
+    assert result.returncode == 0, result.stderr[-3000:]
+    with psycopg.connect(url, autocommit=True) as db:
+        assert city_rows(db)["household_registration"] == 0
+        assert last_publish(db)[1] == {}
+        accepted = db.execute("SELECT dataset, rows_after, rows_before > 2900 FROM governance.accepted_drops"
+                              ).fetchall()
+        assert accepted == [("household_registration", 0, True)]
+
+
+def test_a_dataset_over_its_value_threshold_is_held_and_the_rest_publishes(url, landing):
+    with psycopg.connect(url, autocommit=True) as db:
+        before = city_rows(db)["elderly_subsidy"]
+        bad = max(5, int(0.03 * current_rows(db, "elderly_subsidy")))
+    rewrite(landing, "city", D4, "elderly_subsidy", paid_late(D4, bad, []))
+    result = run(url, landing, D4)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "held: elderly_subsidy" in result.stderr and "threshold" in result.stderr
+    with psycopg.connect(url, autocommit=True) as db:
+        version, held, _, _ = last_publish(db)
+        assert held["elderly_subsidy"]["cause"] == "value_quality"
+        assert city_rows(db)["elderly_subsidy"] == before
+        kept = db.execute("SELECT count(*) FROM governance.kept_aside_rows k JOIN governance.batch_files b "
+                          "USING (file_id) WHERE b.batch_date = %s AND k.reason = 'quality:paid_on_in_range'",
+                          (D4,)).fetchone()[0]
+        assert kept == bad
+        assert city_rows(db)["social_insurance"] == current_rows(db, "social_insurance")
