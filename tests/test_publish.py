@@ -29,7 +29,7 @@ from pipelines.contract import DATASETS
 from pipelines.gates.base import GateFailed
 from pipelines.naming import AUDIENCES
 from pipelines.publish import PublishLock, PublishLockBusy, publish
-from pipelines.publish.lock import describe_holder
+from pipelines.lock import describe_holder
 from pipelines.topology import DEFAULT_PATH, Topology, load_topology
 from pipelines.warehouse import drop_database, ensure_database, with_database
 

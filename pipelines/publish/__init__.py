@@ -8,7 +8,7 @@ report (tables for the UI), assets (the Dagster multi-asset).
 """
 
 from pipelines.publish.layout import Layout, plan_layout
-from pipelines.publish.lock import PublishLock, PublishLockBusy
+from pipelines.lock import PublishLock, PublishLockBusy
 from pipelines.publish.run import PublishOutcome, publish
 
 __all__ = [

@@ -29,7 +29,7 @@ from pipelines.naming import PROTECTED_SCHEMA, ident, protected_name
 from pipelines.publish.build import Adopt, BuiltVersion, build_version, discard_version
 from pipelines.publish.changes import Changes, plan_changes
 from pipelines.publish.layout import Layout, plan_layout
-from pipelines.publish.lock import PublishLock
+from pipelines.lock import PublishLock
 from pipelines.publish.privileges import enforce as enforce_privileges
 from pipelines.publish.roles import RoleReport, ensure_roles, grant_auditor, lock_down_public
 from pipelines.publish.switch import (

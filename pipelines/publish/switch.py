@@ -32,7 +32,7 @@ from pipelines.publish.build import BuiltVersion, comment_statements, drop_versi
 from pipelines.publish.catalog import Shape
 from pipelines.publish.changes import Changes, falls_back, view_comment
 from pipelines.publish.layout import UnitView, unit_view_sql
-from pipelines.publish.lock import PublishLock
+from pipelines.lock import PublishLock
 from pipelines.publish.roles import grant_schema, grant_view, revoke_schema, revoke_view
 
 PUBLISH_LOG_DDL = """
