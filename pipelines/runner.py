@@ -62,7 +62,7 @@ SELECT dataset,
        coalesce(sum(rows_kept_aside) FILTER (WHERE status = 'loaded'), 0),
        count(*) FILTER (WHERE status = 'rejected')
 FROM governance.batch_files
-WHERE batch_date = %s AND status <> 'superseded'
+WHERE batch_date = %s AND status IN ('loaded', 'rejected')
 GROUP BY dataset ORDER BY dataset
 """
 

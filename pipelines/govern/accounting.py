@@ -20,14 +20,14 @@ UPDATE_COUNTS = """
 UPDATE governance.batch_files b
 SET rows_loaded = c.rows_loaded, rows_kept_aside = c.rows_kept_aside
 FROM governance.file_row_counts c
-WHERE b.file_id = c.file_id AND b.status <> 'rejected'
+WHERE b.file_id = c.file_id AND b.status IN ('loaded', 'superseded')
   AND (b.rows_loaded, b.rows_kept_aside) IS DISTINCT FROM (c.rows_loaded, c.rows_kept_aside)
 """
 
 UNBALANCED = """
 SELECT source, batch_date::text, dataset, path, rows_received, rows_loaded, rows_kept_aside
 FROM governance.batch_files
-WHERE status <> 'rejected' AND rows_received IS DISTINCT FROM rows_loaded + rows_kept_aside
+WHERE status IN ('loaded', 'superseded') AND rows_received IS DISTINCT FROM rows_loaded + rows_kept_aside
 ORDER BY batch_date, source, dataset
 """
 

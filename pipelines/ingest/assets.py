@@ -57,7 +57,7 @@ _SPECS = [
 ] + [
     dg.AssetSpec(
         BATCH_FILES,
-        description="One row per delivered file: loaded, rejected (with reason) or superseded.",
+        description="One row per delivered file: loaded, rejected (with reason), superseded, or unlisted.",
         kinds={"postgres"},
         owners=["team:data-engineering"],
         deps=[DIVISIONS],

@@ -1,11 +1,12 @@
 """Load one delivered file into `raw.<dataset>`, or reject it whole with its reason.
 
 One read of the file does everything that needs its bytes: sha256, strict decoding in
-the declared encoding, the header, the parity of quote characters (a file that ends
-inside an open quote is truncated), and a COPY of its physical lines into a temporary
-table. PostgreSQL then assembles records from lines (a record continues while its quotes
-are open), splits fields, counts records and inserts them into the raw table — set-based,
-in the same transaction, so a file that fails any check leaves nothing behind.
+the declared encoding, the header, and a COPY of its physical lines into a temporary table.
+PostgreSQL then assembles records from lines (records.py: a record continues while a quoted
+field is open), splits fields, counts records and inserts them into the raw table —
+set-based, in the same transaction, so a file that fails any check leaves nothing behind.
+An unexpected failure on one file (a bug, a database error) rolls its transaction back and
+rejects that file as `load_error`; the other files of the batch still load.
 """
 
 from __future__ import annotations
@@ -13,17 +14,23 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import logging
+import os
+import re
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 
 from pipelines.contract import DATASETS, ENCODINGS
+from pipelines.ingest import records
 from pipelines.ingest.manifest import FileEntry, Manifest
 from pipelines.redact import quoted
 
 CHUNK = 8 * 1024 * 1024
+FAULT_AT = "HUILIU_FAULT_AT"
+_log = logging.getLogger(__name__)
 
 
 class FileRejected(Exception):
@@ -41,37 +48,12 @@ class FileOutcome:
     batch_date: str
     dataset: str
     path: str
-    status: str  # loaded | rejected | skipped (this delivery's file was already recorded)
+    status: str  # loaded | rejected | unlisted | skipped (this delivery's file was already recorded)
     reason: str | None
     message: str | None
     rows_received: int | None
     records_stored: int
     file_id: int | None
-
-
-def _escape_for_copy(text: str) -> str:
-    """Physical lines → COPY text format: one line a row, no field splitting."""
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\r", "\\r")
-
-
-class _LineStream:
-    """Decoded text → COPY rows; CRLF becomes LF even when split across chunks."""
-
-    def __init__(self, copy: psycopg.Copy) -> None:
-        self.copy = copy
-        self.pending_cr = False
-
-    def write(self, text: str) -> None:
-        if self.pending_cr:
-            text = "\r" + text
-            self.pending_cr = False
-        if text.endswith("\r"):
-            text, self.pending_cr = text[:-1], True
-        self.copy.write(_escape_for_copy(text.replace("\r\n", "\n")).encode("utf-8"))
-
-    def close(self) -> None:
-        if self.pending_cr:
-            self.copy.write(b"\\r")
 
 
 def _position(text_before: str, lines_before: int) -> tuple[int, int]:
@@ -82,7 +64,10 @@ def _position(text_before: str, lines_before: int) -> tuple[int, int]:
 
 
 def _check_header(first_line: str, dataset: str, where: str) -> list[str]:
-    header = next(csv.reader([first_line.rstrip("\r")]), [])
+    first_line = first_line.rstrip("\r")
+    if '"' in first_line and re.match(records.OPEN, first_line):
+        raise FileRejected("bad_header", f"{where}: line 1: the header ends inside an open quote")
+    header = next(csv.reader([first_line]), [])
     expected = DATASETS[dataset].column_names
     seen: set[str] = set()
     for i, name in enumerate(header, start=1):
@@ -97,41 +82,87 @@ def _check_header(first_line: str, dataset: str, where: str) -> list[str]:
     return header
 
 
+def fault_point(conn: psycopg.Connection, point: str) -> None:
+    """Test-only hook: with HUILIU_FAULT_AT=<point>, fail here with a real database error.
+
+    `load_file:<source>/<batch_date>/<path>` fails that file inside its transaction, after
+    its records reached raw (a DataError from PostgreSQL, leaving the transaction failed), so
+    a test sees the rollback and the `load_error` rejection without mocking the database.
+    Never set it outside tests.
+    """
+    if os.environ.get(FAULT_AT) == point:
+        conn.execute("SELECT 'HUILIU_FAULT_AT'::integer")
+
+
 def load_file(conn: psycopg.Connection, manifest: Manifest, entry: FileEntry) -> FileOutcome:
     """Load or reject one file; records it in governance.batch_files either way."""
     where = f"{manifest.label}/{entry.path}"
-    existing = conn.execute(
-        "SELECT file_id, status, reason, rows_received FROM governance.batch_files "
-        "WHERE delivery = %s AND dataset = %s AND path = %s",
-        (manifest.delivery, entry.dataset, entry.path),
-    ).fetchone()
-    if existing:  # the same delivery twice changes nothing
-        return FileOutcome(manifest.source, manifest.batch_date.isoformat(), entry.dataset,
-                           entry.path, "skipped", existing[2], None, existing[3], 0, existing[0])
+    if skipped := _recorded(conn, manifest, entry):  # the same delivery twice changes nothing
+        return skipped
     try:
         with conn.transaction():
             file_id, stored = _load(conn, manifest, entry, where)
         return FileOutcome(manifest.source, manifest.batch_date.isoformat(), entry.dataset,
                            entry.path, "loaded", None, None, entry.rows, stored, file_id)
     except FileRejected as rejected:
-        file_id = _record(conn, manifest, entry, "rejected", rejected.reason, rejected.message)
-        return FileOutcome(manifest.source, manifest.batch_date.isoformat(), entry.dataset,
-                           entry.path, "rejected", rejected.reason, rejected.message,
-                           entry.rows, 0, file_id)
+        fault = rejected
+    except Exception as exc:  # huiliu failed on this file: its transaction rolled back
+        fault = _load_error(conn, where, exc)
+    rejected_id = record_file(conn, manifest, entry, "rejected", fault.reason, fault.message)
+    if rejected_id is None:  # another run recorded this delivery's file meanwhile
+        recorded = _recorded(conn, manifest, entry)
+        assert recorded is not None
+        return recorded
+    return FileOutcome(manifest.source, manifest.batch_date.isoformat(), entry.dataset,
+                       entry.path, "rejected", fault.reason, fault.message, entry.rows, 0,
+                       rejected_id)
 
 
-def _record(conn: psycopg.Connection, manifest: Manifest, entry: FileEntry, status: str,
-            reason: str | None, message: str | None) -> int:
+class _AlreadyRecorded(FileRejected):
+    """Another run recorded this delivery's file while this one loaded it: nothing to do."""
+
+
+def _recorded(conn: psycopg.Connection, manifest: Manifest, entry: FileEntry
+              ) -> FileOutcome | None:
+    """The `skipped` outcome of a file this delivery already recorded, else None."""
+    row = conn.execute(
+        "SELECT file_id, reason, rows_received FROM governance.batch_files "
+        "WHERE delivery = %s AND dataset = %s AND path = %s",
+        (manifest.delivery, entry.dataset, entry.path),
+    ).fetchone()
+    return FileOutcome(manifest.source, manifest.batch_date.isoformat(), entry.dataset,
+                       entry.path, "skipped", row[1], None, row[2], 0, row[0]) if row else None
+
+
+def _load_error(conn: psycopg.Connection, where: str, exc: Exception) -> FileRejected:
+    """The file's rejection for an unexpected failure: the error's class, never its text
+    (a database error may quote a value); the run log gets where in huiliu it happened."""
+    if conn.closed:
+        raise exc
+    if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+        conn.rollback()  # later files load on this connection
+    name = type(exc).__name__
+    frames = traceback.extract_tb(exc.__traceback__)
+    _log.error("%s: load_error: %s%s at %s", where, name,
+               f" (SQLSTATE {exc.sqlstate})" if isinstance(exc, psycopg.Error) else "",
+               " < ".join(f"{Path(f.filename).name}:{f.lineno}" for f in reversed(frames[-4:])))
+    return FileRejected("load_error",
+                        f"{where}: load_error: {name} (huiliu failed on this file; see the run log)")
+
+
+def record_file(conn: psycopg.Connection, manifest: Manifest, entry: FileEntry, status: str,
+                reason: str | None, message: str | None) -> int | None:
+    """One row of governance.batch_files; None if this delivery's file is already there."""
     row = conn.execute(
         "INSERT INTO governance.batch_files (source, batch_date, delivery, dataset, path, "
         "encoding, mode, status, reason, message, rows_received) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING file_id",
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT (delivery, dataset, path) DO NOTHING RETURNING file_id",
         (manifest.source, manifest.batch_date, manifest.delivery, entry.dataset, entry.path,
          entry.encoding or None, entry.mode or None, status, reason, message,
          entry.rows if reason != "manifest_unreadable" else None),
     ).fetchone()
-    assert row is not None
-    return int(row[0])
+    return int(row[0]) if row else None
 
 
 def _load(conn: psycopg.Connection, manifest: Manifest, entry: FileEntry, where: str
@@ -147,48 +178,29 @@ def _load(conn: psycopg.Connection, manifest: Manifest, entry: FileEntry, where:
     conn.execute("SET LOCAL jit = off")  # temp tables have no statistics: JIT misjudges
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS huiliu_lines "
                  "(n bigint GENERATED ALWAYS AS IDENTITY, line text) ON COMMIT DROP")
-    header, quotes = _stream(conn, path, entry, where)
-    if quotes % 2:
-        start = conn.execute(_OPEN_RECORD_START).fetchone()
-        line = start[0] if start and start[0] else "?"
-        raise FileRejected("truncated",
-                           f"{where}: the record starting at line {line} ends inside an open quote")
-
-    spec = DATASETS[entry.dataset]
-    positions = [header.index(c) + 1 for c in spec.column_names]
-    conn.execute(_ASSEMBLE_RECORDS)
-    count_row = conn.execute("SELECT count(*) FROM huiliu_records").fetchone()
-    records = int(count_row[0]) if count_row else 0
-    if records != entry.rows:
+    header = _stream(conn, path, entry, where)
+    count, unclosed = records.assemble(conn)
+    if unclosed is not None:
+        raise FileRejected("truncated", f"{where}: the record starting at line {unclosed} "
+                                        "ends inside an open quote")
+    if count != entry.rows:
         raise FileRejected("row_count_mismatch",
                            f"{where}: the manifest declares {entry.rows} rows, "
-                           f"the file holds {records} records")
+                           f"the file holds {count} records")
 
-    file_id = _record(conn, manifest, entry, "loaded", None, None)
-    columns = sql.SQL(", ").join(sql.Identifier(c) for c in spec.column_names)
-    values = sql.SQL(", ").join(
-        sql.SQL("CASE WHEN cardinality(f) = {n} THEN nullif(f[{p}], '') END").format(
-            n=sql.Literal(len(header)), p=sql.Literal(p))
-        for p in positions
-    )
-    conn.execute(
-        sql.SQL(
-            "INSERT INTO raw.{table} (file_id, line_number, field_count, {columns}) "
-            "WITH r AS MATERIALIZED ("  # split each record once, not once per column
-            "  SELECT line_number, CASE WHEN strpos(rec, '\"') = 0 "
-            "    THEN string_to_array(rec, ',') ELSE raw.csv_fields(rec) END AS f "
-            "  FROM huiliu_records) "
-            "SELECT {file_id}, line_number, coalesce(cardinality(f), 0), {values} FROM r"
-        ).format(table=sql.Identifier(entry.dataset), columns=columns,
-                 file_id=sql.Literal(file_id), values=values)
-    )
+    file_id = record_file(conn, manifest, entry, "loaded", None, None)
+    if file_id is None:
+        raise _AlreadyRecorded("skipped", where)
+    records.insert_records(conn, entry.dataset, DATASETS[entry.dataset].column_names, header,
+                           file_id)
+    fault_point(conn, f"load_file:{where}")
     _supersede(conn, manifest, entry, file_id)
-    conn.execute("DROP TABLE huiliu_lines, huiliu_records")
-    return file_id, records
+    conn.execute(f"DROP TABLE {records.TEMP_TABLES}")
+    return file_id, count
 
 
 def _stream(conn: psycopg.Connection, path: Path, entry: FileEntry, where: str
-            ) -> tuple[list[str], int]:
+            ) -> list[str]:
     """One read: hash, decode, check the header, COPY lines; faults in contract order."""
     hasher = hashlib.sha256()
     decoder = None
@@ -203,10 +215,10 @@ def _stream(conn: psycopg.Connection, path: Path, entry: FileEntry, where: str
     header_fault: FileRejected | None = None
     header: list[str] | None = None
     head_text = ""
-    quotes = lines_before = 0
+    lines_before = 0
 
     with conn.cursor() as cur, cur.copy("COPY huiliu_lines (line) FROM STDIN") as copy:
-        stream = _LineStream(copy)
+        stream = records.LineStream(copy)
         with open(path, "rb") as fh:
             offset = 0
             while chunk := fh.read(CHUNK):
@@ -226,7 +238,6 @@ def _stream(conn: psycopg.Connection, path: Path, entry: FileEntry, where: str
                         line, col = _position(text[: text.index("\x00")], lines_before)
                         encoding_fault = f"{where}: line {line}, column {col}: NUL character"
                     if encoding_fault is None and text:
-                        quotes += text.count('"')
                         if header is None and header_fault is None:
                             head_text += text
                             if "\n" in head_text or len(head_text) > 65536:
@@ -247,7 +258,6 @@ def _stream(conn: psycopg.Connection, path: Path, entry: FileEntry, where: str
             except UnicodeDecodeError as exc:
                 encoding_fault = f"{where}: the file ends inside a multi-byte character ({exc})"
                 tail = ""
-            quotes += tail.count('"')
             if header is None and header_fault is None:
                 head_text += tail
                 try:
@@ -269,41 +279,7 @@ def _stream(conn: psycopg.Connection, path: Path, entry: FileEntry, where: str
             raise header_fault
         stream.close()
     assert header is not None
-    return header, quotes
-
-
-# Lines → records. A line with an odd number of quotes opens a multi-line record and the
-# next such line closes it (the file is not truncated, so they pair up); every other line
-# is a record of its own. Only the few odd lines are sorted. Blank lines at the end are
-# not records.
-_ASSEMBLE_RECORDS = """
-CREATE TEMP TABLE huiliu_records ON COMMIT DROP AS
-WITH odd AS (
-    SELECT n, row_number() OVER (ORDER BY n) AS k FROM huiliu_lines
-    WHERE n > 1 AND strpos(line, '"') > 0
-      AND (length(line) - length(replace(line, '"', ''))) % 2 = 1
-), spans AS (
-    SELECT o.n AS first, c.n AS last FROM odd o JOIN odd c ON c.k = o.k + 1 WHERE o.k % 2 = 1
-), members AS MATERIALIZED (
-    SELECT s.first, g.n FROM spans s, generate_series(s.first, s.last) AS g(n)
-), joined AS (
-    SELECT m.first AS line_number, string_agg(l.line, E'\\n' ORDER BY l.n) AS rec
-    FROM members m JOIN huiliu_lines l USING (n) GROUP BY m.first
-), singles AS (
-    SELECT l.n AS line_number, l.line AS rec FROM huiliu_lines l
-    WHERE l.n > 1 AND NOT EXISTS (SELECT 1 FROM members m WHERE m.n = l.n)
-)
-SELECT line_number::integer, rec
-FROM (SELECT * FROM singles UNION ALL SELECT * FROM joined) r
-WHERE line_number <= (SELECT coalesce(max(n), 0) FROM huiliu_lines WHERE line <> '')
-"""
-
-_OPEN_RECORD_START = """
-WITH l AS (
-    SELECT n, ((length(line) - length(replace(line, '"', ''))) % 2) AS odd FROM huiliu_lines
-), p AS (SELECT n, sum(odd) OVER (ORDER BY n) - odd AS open_before FROM l)
-SELECT max(n) FROM p WHERE open_before % 2 = 0
-"""
+    return header
 
 
 def _supersede(conn: psycopg.Connection, manifest: Manifest, entry: FileEntry,

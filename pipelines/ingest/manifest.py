@@ -2,7 +2,8 @@
 
 A delivery is identified by the sha256 of the manifest's bytes. Faults that concern the
 whole manifest (`manifest_unreadable`, `manifest_mismatch`) reject every file of the
-batch; faults of one entry (`unknown_dataset`) reject that file only.
+batch; faults of one entry (`unknown_dataset`) reject that file only. The regular files of
+the batch folder that a readable manifest does not name are its `unlisted` files.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Manifest:
     delivery: str
     entries: tuple[FileEntry, ...]
     fault: tuple[str, str] | None = None  # a fault of the whole manifest
+    unlisted: tuple[str, ...] = ()  # names of the folder's files the manifest does not name
 
     @property
     def label(self) -> str:
@@ -75,7 +77,15 @@ def read_manifest(directory: Path, source: str, batch_date: dt.date) -> Manifest
             f"{where}: manifest says source={quoted(doc['source'])} batch_date={quoted(doc['batch_date'])}, "
             f"the directory is {source}/{batch_date.isoformat()}",
         )
-    return Manifest(directory, source, batch_date, delivery, entries, fault)
+    named = {e.path for e in entries} | {MANIFEST}
+    unlisted = tuple(sorted(_printable(p.name) for p in directory.iterdir()
+                            if p.name not in named and p.is_file()))
+    return Manifest(directory, source, batch_date, delivery, entries, fault, unlisted)
+
+
+def _printable(name: str) -> str:
+    """A file name as text (bytes that are not UTF-8 become U+FFFD)."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 class _Unreadable(ValueError):

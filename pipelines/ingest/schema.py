@@ -11,6 +11,7 @@ import psycopg
 from psycopg import sql
 
 from pipelines.contract import DATASETS
+from pipelines.lock import DDL_LOCK, serialized
 from pipelines.topology import Topology
 
 BATCH_FILES_DDL = """
@@ -23,7 +24,8 @@ CREATE TABLE IF NOT EXISTS governance.batch_files (
     path             text        NOT NULL,
     encoding         text,
     mode             text,
-    status           text        NOT NULL CHECK (status IN ('loaded', 'rejected', 'superseded')),
+    status           text        NOT NULL CONSTRAINT batch_files_status_check CHECK (status IN (
+                                     'loaded', 'rejected', 'superseded', 'unlisted')),
     reason           text,
     message          text,
     rows_received    integer,
@@ -35,6 +37,19 @@ CREATE TABLE IF NOT EXISTS governance.batch_files (
 );
 CREATE INDEX IF NOT EXISTS batch_files_batch ON governance.batch_files (source, batch_date, dataset);
 COMMENT ON TABLE governance.batch_files IS '每个交付文件一行: 状态、拒收原因、接收/入库/留置行数';
+-- A database made before `unlisted` existed: its status check is replaced, once.
+DO $$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_constraint
+        WHERE conrelid = 'governance.batch_files'::regclass AND conname = 'batch_files_status_check'
+          AND pg_get_constraintdef(oid) LIKE '%''unlisted''%'
+    ) THEN
+        ALTER TABLE governance.batch_files DROP CONSTRAINT IF EXISTS batch_files_status_check;
+        ALTER TABLE governance.batch_files ADD CONSTRAINT batch_files_status_check
+            CHECK (status IN ('loaded', 'rejected', 'superseded', 'unlisted'));
+    END IF;
+END $$;
 """
 
 # RFC 4180 fields of one record that holds quotes (records without quotes are split with
@@ -107,27 +122,28 @@ COMMENT ON TABLE governance.units IS '各单位及其 schema 与角色名, 来�
 
 
 def ensure_schemas(conn: psycopg.Connection) -> None:
-    """Create raw and governance relations if missing (idempotent)."""
-    conn.execute("CREATE SCHEMA IF NOT EXISTS raw")
-    conn.execute("CREATE SCHEMA IF NOT EXISTS governance")
-    conn.execute(BATCH_FILES_DDL)
-    conn.execute(DIVISIONS_DDL)
-    conn.execute(UNITS_DDL)
-    ensure_grants(conn)
-    conn.execute(CSV_FIELDS_DDL)
-    for ds in DATASETS.values():
-        cols = [sql.SQL("{} text").format(sql.Identifier(c)) for c in ds.column_names]
-        conn.execute(
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS raw.{} (file_id bigint NOT NULL, "
-                "line_number integer NOT NULL, field_count integer NOT NULL, {})"
-            ).format(sql.Identifier(ds.name), sql.SQL(", ").join(cols))
-        )
-        conn.execute(
-            sql.SQL("CREATE INDEX IF NOT EXISTS {} ON raw.{} (file_id)").format(
-                sql.Identifier(f"{ds.name}_file"), sql.Identifier(ds.name)
+    """Create raw and governance relations if missing (idempotent, and safe from two runs at once)."""
+    with serialized(conn, DDL_LOCK):  # two runs starting together take turns
+        conn.execute("CREATE SCHEMA IF NOT EXISTS raw")
+        conn.execute("CREATE SCHEMA IF NOT EXISTS governance")
+        conn.execute(BATCH_FILES_DDL)
+        conn.execute(DIVISIONS_DDL)
+        conn.execute(UNITS_DDL)
+        ensure_grants(conn)
+        conn.execute(CSV_FIELDS_DDL)
+        for ds in DATASETS.values():
+            cols = [sql.SQL("{} text").format(sql.Identifier(c)) for c in ds.column_names]
+            conn.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS raw.{} (file_id bigint NOT NULL, "
+                    "line_number integer NOT NULL, field_count integer NOT NULL, {})"
+                ).format(sql.Identifier(ds.name), sql.SQL(", ").join(cols))
             )
-        )
+            conn.execute(
+                sql.SQL("CREATE INDEX IF NOT EXISTS {} ON raw.{} (file_id)").format(
+                    sql.Identifier(f"{ds.name}_file"), sql.Identifier(ds.name)
+                )
+            )
 
 
 def ensure_grants(conn: psycopg.Connection) -> None:
