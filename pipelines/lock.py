@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 
 import psycopg
@@ -22,6 +23,7 @@ from psycopg import errors
 # A stable 63-bit key derived from a name, so other tools can find (and respect) the lock.
 LOCK_NAME = "huiliu.publish"
 LOCK_KEY = int.from_bytes(hashlib.sha256(LOCK_NAME.encode()).digest()[:8], "big") >> 1
+DDL_LOCK = "huiliu.ddl"
 
 HOLDER = """
 SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), a.backend_start, a.state_change,
@@ -136,3 +138,21 @@ class PublishLock:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.release()
+
+
+def lock_key(name: str) -> int:
+    """A stable 63-bit advisory lock key for a name (LOCK_KEY is lock_key("huiliu.publish"))."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") >> 1
+
+
+@contextmanager
+def serialized(conn: psycopg.Connection, name: str) -> Iterator[None]:
+    """A transaction that holds the advisory lock `name` until it ends.
+
+    For the idempotent DDL every step runs first (`CREATE … IF NOT EXISTS` is not safe when two
+    sessions run it at once: the loser fails on pg_type's unique index) and for bookkeeping that
+    reads then writes (the audit log cursor): two runs started together take turns.
+    """
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
+        yield

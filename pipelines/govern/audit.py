@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from pipelines.lock import DDL_LOCK, serialized
 from pipelines.naming import READ_AUDIT_ROLE, ident
 
 DDL = """
@@ -72,8 +73,9 @@ def ensure_audit(conn: psycopg.Connection) -> None:
             conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(ident(READ_AUDIT_ROLE)))
         except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
             pass  # another database's publish created it meanwhile
-    conn.execute("CREATE SCHEMA IF NOT EXISTS governance")
-    conn.execute(DDL)
+    with serialized(conn, DDL_LOCK):
+        conn.execute("CREATE SCHEMA IF NOT EXISTS governance")
+        conn.execute(DDL)
 
 
 def audit_unit_schemas(conn: psycopg.Connection, schemas: list[str]) -> None:
@@ -117,41 +119,44 @@ def sync_read_audit(conn: psycopg.Connection) -> int:
     except psycopg.errors.InsufficientPrivilege:
         return 0
     added = 0
-    for name in files:
-        row = conn.execute("SELECT offset_bytes, lines FROM governance.read_audit_cursor WHERE log_file = %s",
-                           (name,)).fetchone()
-        offset, lines = row if row else (0, 0)
-        path = f"log/{name}"
-        size = conn.execute("SELECT size FROM pg_stat_file(%s)", (path,)).fetchone()[0]
-        if size <= offset:
-            continue
-        raw = bytes(conn.execute("SELECT pg_read_binary_file(%s, %s, %s)",
-                                 (path, offset, min(size - offset, CHUNK))).fetchone()[0])
-        text = raw[:raw.rfind(b"\n") + 1].decode("utf-8", errors="replace")
-        text = text[:_complete(text)]
-        if not text:
-            continue
-        records = _records(text)
-        rows = []
-        for i, rec in enumerate(records):
-            if len(rec) <= MESSAGE or not rec[MESSAGE].startswith("AUDIT: OBJECT,"):
+    with serialized(conn, "huiliu.read_audit"):  # two runs' syncs never read the same lines twice
+        for name in files:
+            row = conn.execute("SELECT offset_bytes, lines FROM governance.read_audit_cursor "
+                               "WHERE log_file = %s", (name,)).fetchone()
+            offset, lines = row if row else (0, 0)
+            path = f"log/{name}"
+            size = conn.execute("SELECT size FROM pg_stat_file(%s)", (path,)).fetchone()[0]
+            if size <= offset:
                 continue
-            parsed = _parse(rec[MESSAGE])
-            if parsed is None or rec[DATABASE] != database:
+            raw = bytes(conn.execute("SELECT pg_read_binary_file(%s, %s, %s)",
+                                     (path, offset, min(size - offset, CHUNK))).fetchone()[0])
+            text = raw[:raw.rfind(b"\n") + 1].decode("utf-8", errors="replace")
+            text = text[:_complete(text)]
+            if not text:
                 continue
-            command, relation = parsed
-            unit = relation.split(".", 1)[0]
-            rows.append((rec[LOG_TIME], rec[USER_NAME], unit, relation, command, database, name, lines + i + 1))
-        with conn.transaction():
-            if rows:
-                with conn.cursor().copy(
-                        "COPY governance.read_audit (read_at, login, unit, relation, command, database, "
-                        "log_file, log_line) FROM STDIN") as copy:
-                    for r in rows:
-                        copy.write_row(r)
-            conn.execute(
-                "INSERT INTO governance.read_audit_cursor VALUES (%s, %s, %s) ON CONFLICT (log_file) DO UPDATE "
-                "SET offset_bytes = EXCLUDED.offset_bytes, lines = EXCLUDED.lines",
-                (name, offset + len(text.encode("utf-8")), lines + len(records)))
-        added += len(rows)
+            records = _records(text)
+            rows = []
+            for i, rec in enumerate(records):
+                if len(rec) <= MESSAGE or not rec[MESSAGE].startswith("AUDIT: OBJECT,"):
+                    continue
+                parsed = _parse(rec[MESSAGE])
+                if parsed is None or rec[DATABASE] != database:
+                    continue
+                command, relation = parsed
+                unit = relation.split(".", 1)[0]
+                rows.append((rec[LOG_TIME], rec[USER_NAME], unit, relation, command, database, name,
+                             lines + i + 1))
+            with conn.transaction():
+                if rows:
+                    with conn.cursor().copy(
+                            "COPY governance.read_audit (read_at, login, unit, relation, command, database, "
+                            "log_file, log_line) FROM STDIN") as copy:
+                        for r in rows:
+                            copy.write_row(r)
+                conn.execute(
+                    "INSERT INTO governance.read_audit_cursor VALUES (%s, %s, %s) "
+                    "ON CONFLICT (log_file) DO UPDATE "
+                    "SET offset_bytes = EXCLUDED.offset_bytes, lines = EXCLUDED.lines",
+                    (name, offset + len(text.encode("utf-8")), lines + len(records)))
+            added += len(rows)
     return added

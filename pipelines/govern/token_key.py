@@ -24,6 +24,7 @@ from collections.abc import Iterator
 
 import psycopg
 
+from pipelines.lock import DDL_LOCK, serialized
 from pipelines.paths import STATE_DIR, write_private
 
 KEY_FILE = STATE_DIR / "token.key"
@@ -110,7 +111,7 @@ def install_key(conn: psycopg.Connection, key: bytes | None = None, *, rotate: b
     key = key if key is not None else token_key()
     inner, outer = hmac_pads(key)
     new = fingerprint(key)
-    with conn.transaction():
+    with serialized(conn, DDL_LOCK):  # two runs installing at once take turns
         conn.execute(PRIVATE_DDL)
         old = installed_fingerprint(conn)
         same = old is None or old in (new, _legacy_fingerprint(key))

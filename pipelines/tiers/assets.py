@@ -1,4 +1,11 @@
-"""The main dbt build as Dagster assets: every model but the tiers, downstream of the raw assets."""
+"""The main dbt build as Dagster assets: every model but the tiers, downstream of the raw assets.
+
+It runs under the publish lock (pipelines/lock.py): a publish reads intermediate, governance
+and protected from its tier build to its last gate, and the UI's executor runs this step and
+the publish step in separate processes, so without the lock another run's main build could
+replace those tables in between. Serialized, the last publish always follows the last main
+build, which follows every ingest: concurrent runs converge to the state of all batches.
+"""
 
 import os
 
@@ -6,6 +13,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from pipelines.govern.token_key import install_key, key_withheld
+from pipelines.lock import PublishLock
 from pipelines.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.tiers.project import HuiliuTranslator, dbt_project, prepare_manifest
 from pipelines.tiers.specs import TIERS_SELECTION
@@ -26,6 +34,7 @@ def huiliu_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
         install_key(conn)  # the token key reaches the server as a bind parameter, never as SQL
     # dbt unit tests run in `make test`, not in every production build.
     args = ["build", "--exclude-resource-type", "unit_test"]
-    with key_withheld():  # dbt's process starts without the token key
+    with PublishLock(warehouse.resolved_url(), wait=None, label=f"huiliu dbt build {context.run_id}",
+                     log=context.log.info), key_withheld():  # dbt's process starts without the token key
         invocation = dbt.cli(args, context=context)
-    yield from invocation.stream()
+        yield from invocation.stream()
