@@ -27,9 +27,9 @@ from psycopg import errors, sql
 from huiliu_dev.standin import create_standin, planted_counts
 from pipelines.contract import DATASETS
 from pipelines.gates.base import GateFailed
+from pipelines.lock import describe_holder
 from pipelines.naming import AUDIENCES
 from pipelines.publish import PublishLock, PublishLockBusy, publish
-from pipelines.lock import describe_holder
 from pipelines.topology import DEFAULT_PATH, Topology, load_topology
 from pipelines.warehouse import drop_database, ensure_database, with_database
 

@@ -7,8 +7,8 @@ then the gates (pipelines/gates, called with the built version), roles, catalog 
 report (tables for the UI), assets (the Dagster multi-asset).
 """
 
-from pipelines.publish.layout import Layout, plan_layout
 from pipelines.lock import PublishLock, PublishLockBusy
+from pipelines.publish.layout import Layout, plan_layout
 from pipelines.publish.run import PublishOutcome, publish
 
 __all__ = [

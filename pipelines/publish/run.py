@@ -25,11 +25,11 @@ from pipelines.gates.holds import Holds, decide_holds
 from pipelines.gates.reconcile import reconciliation_gate
 from pipelines.govern.audit import audit_unit_schemas, ensure_audit
 from pipelines.ingest.schema import ensure_grants, sync_grants
+from pipelines.lock import PublishLock
 from pipelines.naming import PROTECTED_SCHEMA, ident, protected_name
 from pipelines.publish.build import Adopt, BuiltVersion, build_version, discard_version
 from pipelines.publish.changes import Changes, plan_changes
 from pipelines.publish.layout import Layout, plan_layout
-from pipelines.lock import PublishLock
 from pipelines.publish.privileges import enforce as enforce_privileges
 from pipelines.publish.roles import RoleReport, ensure_roles, grant_auditor, lock_down_public
 from pipelines.publish.switch import (

@@ -26,13 +26,13 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from pipelines.contract import DATASETS
+from pipelines.lock import PublishLock
 from pipelines.naming import GOVERNANCE_SCHEMA, PUBLISHED_SCHEMA, columns, ident, version_number
 from pipelines.publish import catalog
 from pipelines.publish.build import BuiltVersion, comment_statements, drop_version, restore_build
 from pipelines.publish.catalog import Shape
 from pipelines.publish.changes import Changes, falls_back, view_comment
 from pipelines.publish.layout import UnitView, unit_view_sql
-from pipelines.lock import PublishLock
 from pipelines.publish.roles import grant_schema, grant_view, revoke_schema, revoke_view
 
 PUBLISH_LOG_DDL = """
