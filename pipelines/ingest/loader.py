@@ -24,6 +24,7 @@ from pathlib import Path
 import psycopg
 
 from pipelines.contract import DATASETS, ENCODINGS
+from pipelines.crashpoints import crash_point
 from pipelines.ingest import records
 from pipelines.ingest.manifest import FileEntry, Manifest
 from pipelines.redact import quoted
@@ -252,6 +253,7 @@ def _stream(conn: psycopg.Connection, path: Path, entry: FileEntry, where: str
                             stream.write(text)
                         lines_before += text.count("\n")
                 offset += len(chunk)
+                crash_point("copy")  # test-only: killed with the COPY and its transaction open
         if decoder is not None and encoding_fault is None:
             try:
                 tail = decoder.decode(b"", final=True)

@@ -20,6 +20,7 @@ from psycopg import sql
 
 from pipelines.clock import today_in_county
 from pipelines.contract import DATASETS
+from pipelines.crashpoints import crash_point
 from pipelines.gates.base import Gate, GateFailed, GateResult
 from pipelines.gates.holds import Holds, decide_holds
 from pipelines.gates.reconcile import reconciliation_gate
@@ -143,6 +144,7 @@ def publish(
             # --- quality gates run here: every gate sees the built, unpublished version -------
             for gate in gates:
                 results += gate(conn, built)
+                crash_point("gates")  # test-only
             timings["gates"] = time.monotonic() - t
             if not all(r.passed for r in results):
                 raise GateFailed(results)
@@ -159,6 +161,7 @@ def publish(
             timings["roles and prepare"] = time.monotonic() - t
             if before_switch is not None:
                 before_switch(built)
+            crash_point("before_switch")  # test-only
             per_dataset = state_dates(conn, holds.held)
             dates = (list(batch_dates) if batch_dates is not None else
                      sorted({dt.date.fromisoformat(x) for v in per_dataset.values() for x in v}))
@@ -173,6 +176,7 @@ def publish(
                 log(f"could not discard {built.schema} ({cleanup}); the next publish drops it")
             raise
         timings["switch"] = report.seconds
+        crash_point("after_switch")  # test-only: published, not yet cleaned up
         t = time.monotonic()
         dropped = after_switch(conn, built, changes, log=log)
         ensure_audit(conn)

@@ -12,6 +12,7 @@ import os
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from pipelines.crashpoints import crash_point
 from pipelines.govern.token_key import install_key, key_withheld
 from pipelines.lock import PublishLock
 from pipelines.resources import WAREHOUSE_POOL, Warehouse
@@ -37,4 +38,7 @@ def huiliu_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     with PublishLock(warehouse.resolved_url(), wait=None, label=f"huiliu dbt build {context.run_id}",
                      log=context.log.info), key_withheld():  # dbt's process starts without the token key
         invocation = dbt.cli(args, context=context)
-        yield from invocation.stream()
+        for i, event in enumerate(invocation.stream()):
+            if i == 0:
+                crash_point("dbt")  # test-only: dbt is running
+            yield event
