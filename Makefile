@@ -49,6 +49,7 @@ BENCH_PEOPLE ?= 1000000
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_pipeline.py --people $(BENCH_PEOPLE)
 	@test ! -f benchmarks/bench_publish.py || $(BIN)/python benchmarks/bench_publish.py
+	$(BIN)/python benchmarks/bench_streaming.py
 
 # ruff; the architecture contract (import-linter, pyproject.toml); the contract macro is current.
 # The query audit: Debian's pgaudit for the machine's PostgreSQL, which the local server then loads
