@@ -164,7 +164,8 @@ def sync_divisions(conn: psycopg.Connection, topology: Topology) -> int:
     divisions += [(v.code, "village", v.name, v.town_code) for v in topology.villages]
     units = [("city", "city", topology.county_code, topology.county_name, None)]
     units += [(u.schema, u.tier, u.code, u.name, u.town_code) for u in topology.units]
-    with conn.transaction():  # the county's ~400 entries, not batch rows
+    # the county's ~400 entries, not batch rows; two runs replacing them at once take turns
+    with serialized(conn, "huiliu.divisions"):
         _replace(conn, "governance.divisions", ("code", "level", "name", "town_code"), divisions)
         _replace(conn, "governance.units", ("schema_name", "tier", "code", "name", "town_code"),
                  units)
