@@ -137,6 +137,7 @@ def rebuild(log_level: str = "WARNING", instance: dg.DagsterInstance | None = No
 
 
 def _read_outcome(report: RunReport, result: dg.ExecuteInProcessResult) -> None:
+    from pipelines.gates.holds import kept_by_expectation
     from pipelines.warehouse import connect
 
     report.run_id = result.run_id
@@ -147,10 +148,7 @@ def _read_outcome(report: RunReport, result: dg.ExecuteInProcessResult) -> None:
             row = conn.execute(PUBLISHED_BY_RUN, (result.run_id,)).fetchone()
             if row:
                 report.version, report.held = row[0], row[1] or {}
-        if conn.execute("SELECT to_regclass('governance.quality_kept_aside')").fetchone()[0]:
-            report.kept_by_quality = conn.execute(
-                "SELECT dataset, expectation, column_name, count(*) FROM governance.quality_kept_aside "
-                "GROUP BY 1, 2, 3 ORDER BY 1, 2").fetchall()
+        report.kept_by_quality = kept_by_expectation(conn)
 
 
 def _read_failure(report: RunReport, result: dg.ExecuteInProcessResult) -> None:

@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from pipelines.contract import DATASETS
 from pipelines.gates.base import Candidate, GateResult
+from pipelines.gates.holds import dataset_states
 from pipelines.naming import Source
 
 
@@ -106,8 +106,7 @@ def current_state_gate(conn: psycopg.Connection, version: Candidate) -> list[Gat
     """Gate: each dataset's city rows = its current state less the rows value expectations held
     back — or, for a dataset held at its previous state, the rows it published then."""
     held = version.held
-    quality = dict(conn.execute("SELECT dataset, count(*) FROM governance.quality_kept_aside GROUP BY 1"
-                                ).fetchall()) if _exists(conn, "governance.quality_kept_aside") else {}
+    states = dataset_states(conn)
     checked: dict[str, Any] = {}
     bad: dict[str, Any] = {}
     for d in DATASETS:
@@ -119,17 +118,11 @@ def current_state_gate(conn: psycopg.Connection, version: Candidate) -> list[Gat
             checked[d] = {"city": city, "held at the previous state": held[d]}
             expected = held[d]
         else:
-            table = f"intermediate.int_{d}__current"
-            current = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
-                sql.Identifier(*table.split(".")))).fetchone()[0] if _exists(conn, table) else 0
-            expected = current - int(quality.get(d, 0))
-            checked[d] = {"city": city, "current state": current,
-                          "held back by value quality": quality.get(d, 0)}
+            state = states.get(d)
+            current, quality = (state.current_rows, state.quality_rows) if state else (0, 0)
+            expected = current - quality
+            checked[d] = {"city": city, "current state": current, "held back by value quality": quality}
         if city != expected:
             bad[d] = checked[d]
     return [_result(CURRENT, bad, checked,
                     "city rows = current state − rows held back (or the held state)")]
-
-
-def _exists(conn: psycopg.Connection, name: str) -> bool:
-    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()[0]

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from pipelines.contract import DATASETS, Dataset
 from pipelines.tiers.dbt import DBT_DIR
+from pipelines.tiers.generated import write_or_check
 
 MACRO = DBT_DIR / "macros" / "contract.sql"
 
@@ -55,17 +56,7 @@ def render(datasets: Mapping[str, Dataset] = DATASETS) -> str:
 
 
 def main(argv: list[str]) -> int:
-    text = render()
-    if "--check" in argv:
-        if not MACRO.exists() or MACRO.read_text(encoding="utf-8") != text:
-            print(f"{MACRO.relative_to(DBT_DIR.parent)} does not match pipelines/contract.py: "
-                  "run `python -m pipelines.tiers.contract_macro`", file=sys.stderr)
-            return 1
-        return 0
-    MACRO.write_text(text, encoding="utf-8")
-    print(f"wrote {MACRO}")
-    return 0
-
+    return write_or_check(MACRO, render(), argv, "pipelines/contract.py", "pipelines.tiers.contract_macro")
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -26,6 +26,7 @@ from typing import Any
 from pipelines.contract import DATASETS
 from pipelines.paths import PROJECT_ROOT
 from pipelines.tiers.dbt import DBT_DIR
+from pipelines.tiers.generated import write_or_check
 
 SUITES = PROJECT_ROOT / "expectations" / "datasets"
 MACRO = DBT_DIR / "macros" / "value_quality.sql"
@@ -116,16 +117,8 @@ def render(checks: dict[str, list[tuple[str, str, str]]] | None = None) -> str:
 
 
 def main(argv: list[str]) -> int:
-    text = render()
-    if "--check" in argv:
-        if not MACRO.exists() or MACRO.read_text(encoding="utf-8") != text:
-            print(f"{MACRO} is stale: run `python -m pipelines.tiers.quality_macro`", file=sys.stderr)
-            return 1
-        return 0
-    MACRO.write_text(text, encoding="utf-8")
-    print(f"wrote {MACRO}")
-    return 0
-
+    return write_or_check(MACRO, render(), argv, "expectations/datasets/*.json",
+                          "pipelines.tiers.quality_macro")
 
 if __name__ == "__main__":
     raise SystemExit(main(sys.argv[1:]))
