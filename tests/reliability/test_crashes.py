@@ -15,23 +15,20 @@ import datetime as dt
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
+from support.runs import HUILIU, fresh_databases, huiliu_env, published_content
 
 from huiliu_dev.generate import generate
 from pipelines.contract import DATASETS
 from pipelines.crashpoints import CRASH_AT, CRASH_MARKER, POINTS
-from pipelines.warehouse import drop_database, ensure_database, with_database
 
 PEOPLE, SEED = 800, 37
 DAY = dt.date(2026, 11, 1)
-HUILIU = str(Path(sys.executable).parent / "huiliu")
 pytestmark = pytest.mark.slow
 
 
@@ -43,25 +40,14 @@ def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def databases(warehouse_url: str) -> Iterator[tuple[str, str]]:
-    admin = with_database(warehouse_url, "postgres")
-    base = warehouse_url.rsplit("/", 1)[1]
-    names = [f"{base}_crashed", f"{base}_clean"]
-    for n in names:
-        drop_database(admin, n)
-        ensure_database(admin, n)
-    yield with_database(warehouse_url, names[0]), with_database(warehouse_url, names[1])
-    for n in names:
-        drop_database(admin, n)
-
-
-def _env(url: str, **extra: str) -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"} | {"HUILIU_DATABASE_URL": url} | extra
+def databases(warehouse_url: str) -> Iterator[list[str]]:
+    with fresh_databases(warehouse_url, "crashed", "clean") as urls:
+        yield urls
 
 
 def run(url: str, landing: Path) -> None:
     result = subprocess.run([HUILIU, "run", "--landing", str(landing), "--date", DAY.isoformat()],
-                            capture_output=True, text=True, env=_env(url), timeout=900)
+                            capture_output=True, text=True, env=huiliu_env(url), timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
 
 
@@ -70,7 +56,7 @@ def kill_at(url: str, landing: Path, point: str, marker: Path) -> None:
     marker.unlink(missing_ok=True)
     process = subprocess.Popen([HUILIU, "run", "--landing", str(landing), "--date", DAY.isoformat()],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                               env=_env(url, **{CRASH_AT: point, CRASH_MARKER: str(marker)}),
+                               env=huiliu_env(url, **{CRASH_AT: point, CRASH_MARKER: str(marker)}),
                                start_new_session=True)
     deadline = time.monotonic() + 600
     while not marker.exists():
@@ -84,18 +70,6 @@ def kill_at(url: str, landing: Path, point: str, marker: Path) -> None:
     process.stderr.close()
 
 
-def published(url: str) -> dict[str, tuple[int, str]]:
-    with psycopg.connect(url, autocommit=True) as db:
-        if db.execute("SELECT to_regnamespace('published')").fetchone()[0] is None:
-            return {}
-        names = [r[0] for r in db.execute(
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = 'published' AND c.relkind = 'v' ORDER BY 1").fetchall()]
-        return {name: db.execute(sql.SQL(
-            "SELECT count(*), coalesce(md5(string_agg(md5(t::text), '' ORDER BY md5(t::text))), '') "
-            "FROM {} t").format(sql.Identifier("published", name))).fetchone() for name in names}
-
-
 def _rows(content: dict[str, tuple[int, str]]) -> dict[str, tuple[int, str]]:
     return {k: v for k, v in content.items() if v[0]}
 
@@ -103,18 +77,18 @@ def _rows(content: dict[str, tuple[int, str]]) -> dict[str, tuple[int, str]]:
 def test_a_run_killed_at_every_point_converges_on_the_re_run(databases, landing, tmp_path):
     crashed, clean = databases
     run(clean, landing)
-    want = published(clean)
+    want = published_content(clean)
     assert len(want) >= 30
     for point in POINTS:
-        before = published(crashed)
+        before = published_content(crashed)
         kill_at(crashed, landing, point, tmp_path / "reached")
-        after = published(crashed)
+        after = published_content(crashed)
         if point == "after_switch":
             assert after == want, "the switch committed: the new state is published whole"
         else:  # placeholders a publish prepares for relations new to the county read nothing
             assert _rows(after) == _rows(before), f"killed at {point}: nothing half-published"
     run(crashed, landing)
-    assert published(crashed) == want
+    assert published_content(crashed) == want
     with psycopg.connect(crashed, autocommit=True) as db:
         versions = [r[0] for r in db.execute(
             "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'version\\_%' ORDER BY 1").fetchall()]

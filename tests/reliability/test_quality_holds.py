@@ -13,34 +13,27 @@ import datetime as dt
 import hashlib
 import io
 import json
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from support.runs import HUILIU, fresh_databases, huiliu_env
 
 from huiliu_dev.generate import generate
 from pipelines.contract import DATASETS, id_check_char
-from pipelines.warehouse import drop_database, ensure_database, with_database
 
 PEOPLE, SEED = 3100, 23  # about 3,000 household rows, as the header-only case describes
 D1, D2, D3, D4 = (dt.date(2026, 11, d) for d in (1, 2, 3, 4))
-HUILIU = str(Path(sys.executable).parent / "huiliu")
 OTHERS = [d for d in DATASETS if d != "elderly_subsidy"]
 
 
 @pytest.fixture(scope="module")
 def url(warehouse_url: str) -> Iterator[str]:
-    admin = with_database(warehouse_url, "postgres")
-    name = f"{warehouse_url.rsplit('/', 1)[1]}_holds"
-    drop_database(admin, name)
-    ensure_database(admin, name)
-    yield with_database(warehouse_url, name)
-    drop_database(admin, name)
+    with fresh_databases(warehouse_url, "holds") as (one,):
+        yield one
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +45,8 @@ def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run(url: str, landing: Path, day: dt.date, *extra: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"} | {"HUILIU_DATABASE_URL": url}
     return subprocess.run([HUILIU, "run", "--landing", str(landing), "--date", day.isoformat(), *extra],
-                          capture_output=True, text=True, env=env, timeout=900)
+                          capture_output=True, text=True, env=huiliu_env(url), timeout=900)
 
 
 def rewrite(landing: Path, source: str, day: dt.date, dataset: str,
