@@ -17,7 +17,6 @@ passed. Counts only; no value is read.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +25,12 @@ import psycopg
 from psycopg import sql
 
 from pipelines.contract import DATASETS
-from pipelines.gates.expectations.suites import DEFAULT_VALUE_THRESHOLD, EXPECTATIONS_DIR
-
-DEFAULT_VOLUME_MAX_DROP = 0.5
+from pipelines.gates.expectations.suites import (
+    DEFAULT_VALUE_THRESHOLD,
+    DEFAULT_VOLUME_MAX_DROP,
+    EXPECTATIONS_DIR,
+    load_suites,
+)
 
 ACCEPTED_DROPS_DDL = """
 CREATE TABLE IF NOT EXISTS governance.accepted_drops (
@@ -84,12 +86,8 @@ class Holds:
 
 
 def load_policies(directory: Path = EXPECTATIONS_DIR) -> dict[str, Policy]:
-    out = {}
-    for path in sorted((directory / "datasets").glob("*.json")):
-        h = json.loads(path.read_text(encoding="utf-8")).get("meta", {}).get("huiliu", {})
-        out[h["dataset"]] = Policy(float(h.get("value_threshold", DEFAULT_VALUE_THRESHOLD)),
-                                   float(h.get("volume_max_drop", DEFAULT_VOLUME_MAX_DROP)))
-    return out
+    return {s.dataset: Policy(s.value_threshold, s.volume_max_drop)
+            for s in load_suites(directory) if s.dataset}
 
 
 def dataset_states(conn: psycopg.Connection) -> dict[str, DatasetState]:

@@ -35,6 +35,7 @@ TOKEN_SUFFIX = "_token"
 # offending rows kept aside, and a dataset over its suite's value_threshold is held.
 SEVERITIES = ("invariant", "value")
 DEFAULT_VALUE_THRESHOLD = 0.01
+DEFAULT_VOLUME_MAX_DROP = 0.5
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ class Suite:
     audiences: tuple[str, ...] | None
     dataset: str | None
     expectations: tuple[dict[str, Any], ...]
-    value_threshold: float = DEFAULT_VALUE_THRESHOLD
+    value_threshold: float = DEFAULT_VALUE_THRESHOLD  # share of current rows a dataset may hold back
+    volume_max_drop: float = DEFAULT_VOLUME_MAX_DROP  # share of its published rows it may lose
 
     @property
     def kind(self) -> str:
@@ -94,8 +96,9 @@ def load_suites(directory: Path = EXPECTATIONS_DIR) -> list[Suite]:
             if severity not in SEVERITIES:
                 raise ValueError(f"{path.name}: expectation {i} ({e.get('type')}): meta.huiliu.severity "
                                  f"is {severity!r}, not one of {', '.join(SEVERITIES)}")
-        threshold = float(h.get("value_threshold", DEFAULT_VALUE_THRESHOLD))
-        out.append(Suite(doc["name"], path, auds, h.get("dataset"), tuple(doc["expectations"]), threshold))
+        out.append(Suite(doc["name"], path, auds, h.get("dataset"), tuple(doc["expectations"]),
+                         float(h.get("value_threshold", DEFAULT_VALUE_THRESHOLD)),
+                         float(h.get("volume_max_drop", DEFAULT_VOLUME_MAX_DROP))))
     return out
 
 
