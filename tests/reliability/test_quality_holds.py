@@ -8,18 +8,15 @@ dataset where 3 % of the rows fail a value expectation. The tests run in order.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import hashlib
-import io
-import json
 import re
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from support.batchkit import rewrite
 from support.runs import HUILIU, fresh_databases, huiliu_env
 
 from huiliu_dev.generate import generate
@@ -47,24 +44,6 @@ def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run(url: str, landing: Path, day: dt.date, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run([HUILIU, "run", "--landing", str(landing), "--date", day.isoformat(), *extra],
                           capture_output=True, text=True, env=huiliu_env(url), timeout=900)
-
-
-def rewrite(landing: Path, source: str, day: dt.date, dataset: str,
-            change: Callable[[list[str], list[list[str]]], list[list[str]]]) -> None:
-    """Rewrite one delivered file (its encoding kept) and its manifest entry (rows, sha256)."""
-    directory = landing / source / day.isoformat()
-    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
-    entry = next(f for f in manifest["files"] if f["dataset"] == dataset)
-    encoding = "utf-8-sig" if entry["encoding"] == "utf-8" else entry["encoding"]
-    text = (directory / entry["path"]).read_bytes().decode(encoding)
-    records = list(csv.reader(io.StringIO(text, newline="")))
-    header, rows = records[0], change(records[0], records[1:])
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows([header, *rows])
-    data = out.getvalue().encode(entry["encoding"])
-    (directory / entry["path"]).write_bytes(data)
-    entry["rows"], entry["sha256"] = len(rows), hashlib.sha256(data).hexdigest()
-    (directory / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
 
 
 def _clean_payment(header: list[str], row: list[str]) -> bool:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from pipelines.contract import DATASETS
@@ -50,3 +52,21 @@ def _count(data: bytes) -> int:
     while records and records[-1] == []:  # blank lines at the end are not records
         records.pop()
     return len(records) - 1
+
+
+def rewrite(landing: Path, source: str, day: dt.date, dataset: str,
+            change: Callable[[list[str], list[list[str]]], list[list[str]]]) -> None:
+    """Rewrite one delivered file (its encoding kept) and its manifest entry (rows, sha256)."""
+    directory = landing / source / day.isoformat()
+    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    entry = next(f for f in manifest["files"] if f["dataset"] == dataset)
+    encoding = "utf-8-sig" if entry["encoding"] == "utf-8" else entry["encoding"]
+    text = (directory / entry["path"]).read_bytes().decode(encoding)
+    records = list(csv.reader(io.StringIO(text, newline="")))
+    header, rows = records[0], change(records[0], records[1:])
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([header, *rows])
+    data = out.getvalue().encode(entry["encoding"])
+    (directory / entry["path"]).write_bytes(data)
+    entry["rows"], entry["sha256"] = len(rows), hashlib.sha256(data).hexdigest()
+    (directory / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
