@@ -145,6 +145,11 @@ def lock_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") >> 1
 
 
+def hold_until_commit(conn: psycopg.Connection, name: str) -> None:
+    """Take the advisory lock `name` for the rest of the open transaction (waits for its holder)."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
+
+
 @contextmanager
 def serialized(conn: psycopg.Connection, name: str) -> Iterator[None]:
     """A transaction that holds the advisory lock `name` until it ends.
@@ -154,5 +159,5 @@ def serialized(conn: psycopg.Connection, name: str) -> Iterator[None]:
     reads then writes (the audit log cursor): two runs started together take turns.
     """
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
+        hold_until_commit(conn, name)
         yield

@@ -7,6 +7,10 @@ field is open), splits fields, counts records and inserts them into the raw tabl
 set-based, in the same transaction, so a file that fails any check leaves nothing behind.
 An unexpected failure on one file (a bug, a database error) rolls its transaction back and
 rejects that file as `load_error`; the other files of the batch still load.
+
+Loads of one batch's dataset take turns (an advisory lock held to commit), and each checks,
+once it has the lock, that its manifest is still the folder's: a re-delivery arriving while a
+run loads the older one then always supersedes it, whichever run commits first.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ import psycopg
 from pipelines.contract import DATASETS, ENCODINGS
 from pipelines.crashpoints import crash_point
 from pipelines.ingest import records
-from pipelines.ingest.manifest import FileEntry, Manifest
+from pipelines.ingest.manifest import MANIFEST, FileEntry, Manifest
+from pipelines.lock import hold_until_commit
 from pipelines.redact import quoted
 
 CHUNK = 8 * 1024 * 1024
@@ -49,7 +54,7 @@ class FileOutcome:
     batch_date: str
     dataset: str
     path: str
-    status: str  # loaded | rejected | unlisted | skipped (this delivery's file was already recorded)
+    status: str  # loaded | rejected | unlisted | skipped (already recorded, or its delivery replaced)
     reason: str | None
     message: str | None
     rows_received: int | None
@@ -105,6 +110,10 @@ def load_file(conn: psycopg.Connection, manifest: Manifest, entry: FileEntry) ->
             file_id, stored = _load(conn, manifest, entry, where)
         return FileOutcome(manifest.source, manifest.batch_date.isoformat(), entry.dataset,
                            entry.path, "loaded", None, None, entry.rows, stored, file_id)
+    except _Replaced as replaced:
+        _log.warning("%s", replaced.message)
+        return FileOutcome(manifest.source, manifest.batch_date.isoformat(), entry.dataset,
+                           entry.path, "skipped", None, replaced.message, entry.rows, 0, None)
     except FileRejected as rejected:
         fault = rejected
     except Exception as exc:  # huiliu failed on this file: its transaction rolled back
@@ -121,6 +130,25 @@ def load_file(conn: psycopg.Connection, manifest: Manifest, entry: FileEntry) ->
 
 class _AlreadyRecorded(FileRejected):
     """Another run recorded this delivery's file while this one loaded it: nothing to do."""
+
+
+class _Replaced(FileRejected):
+    """The folder's manifest is no longer this delivery's: the newer delivery's run loads the
+    file (what this run would read is the newer file), so nothing is recorded under this one."""
+
+
+def _take_turn(conn: psycopg.Connection, manifest: Manifest, entry: FileEntry, where: str) -> None:
+    """Wait for other loads of this batch's dataset; then go on only if this delivery still counts."""
+    hold_until_commit(conn, f"huiliu.load:{manifest.label}/{entry.dataset}")
+    if _recorded(conn, manifest, entry):
+        raise _AlreadyRecorded("skipped", where)
+    try:
+        current = hashlib.sha256((manifest.directory / MANIFEST).read_bytes()).hexdigest()
+    except FileNotFoundError:
+        current = None  # the batch is being delivered again: its new manifest comes last
+    if current != manifest.delivery:
+        raise _Replaced("skipped", f"{where}: a newer delivery of {manifest.label} replaced this one "
+                                   "before this file loaded; that delivery's run loads it")
 
 
 def _recorded(conn: psycopg.Connection, manifest: Manifest, entry: FileEntry
@@ -168,6 +196,7 @@ def record_file(conn: psycopg.Connection, manifest: Manifest, entry: FileEntry, 
 
 def _load(conn: psycopg.Connection, manifest: Manifest, entry: FileEntry, where: str
           ) -> tuple[int, int]:
+    _take_turn(conn, manifest, entry, where)
     fault = manifest.fault or entry.fault
     if fault:
         reason, message = fault

@@ -56,7 +56,9 @@ def _count(data: bytes) -> int:
 
 def rewrite(landing: Path, source: str, day: dt.date, dataset: str,
             change: Callable[[list[str], list[list[str]]], list[list[str]]]) -> None:
-    """Rewrite one delivered file (its encoding kept) and its manifest entry (rows, sha256)."""
+    """Deliver the batch again with one file rewritten (its encoding kept) and its manifest entry
+    (rows, sha256): each file replaced whole (written beside, then renamed), the manifest last,
+    as an exporter re-sends — a run reading the older file meanwhile reads it whole."""
     directory = landing / source / day.isoformat()
     manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
     entry = next(f for f in manifest["files"] if f["dataset"] == dataset)
@@ -67,6 +69,12 @@ def rewrite(landing: Path, source: str, day: dt.date, dataset: str,
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows([header, *rows])
     data = out.getvalue().encode(entry["encoding"])
-    (directory / entry["path"]).write_bytes(data)
+    _replace(directory / entry["path"], data)
     entry["rows"], entry["sha256"] = len(rows), hashlib.sha256(data).hexdigest()
-    (directory / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    _replace(directory / "manifest.json", json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
+
+
+def _replace(path: Path, data: bytes) -> None:
+    part = path.with_name(f".{path.name}.part")  # not a regular file of the batch for long
+    part.write_bytes(data)
+    part.replace(path)
