@@ -28,7 +28,7 @@ class RunReport:
     audit: str | None = None  # whether reads of unit relations are audited on this server
     version: int | None = None  # what this run published (None: nothing)
     held: dict[str, dict] = field(default_factory=dict)  # dataset → cause and reason
-    kept_by_quality: list[tuple] = field(default_factory=list)  # dataset, expectation, column, rows
+    kept_by_quality: list = field(default_factory=list)  # gates.holds.KeptBy, one per expectation
 
     @property
     def held_back(self) -> bool:
@@ -45,7 +45,9 @@ class RunReport:
                                    "files rejected"], self.rows))
         if self.kept_by_quality:
             lines.append("kept aside by value quality (governance.kept_aside_rows, reason quality:<name>):")
-            lines += [f"  {d}: {e} ({c}): {n} row(s)" for d, e, c, n in self.kept_by_quality]
+            for k in self.kept_by_quality:
+                lines.append(f"  {k.dataset}: {k.expectation} ({k.column}): {k.rows} row(s)")
+                lines += [f"    e.g. {e}" for e in k.examples]
         if self.version is not None:
             lines.append(f"published version_{self.version:06d}")
         for h in self.held.values():

@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.gates.base import GateResult
-from pipelines.gates.holds import Holds
+from pipelines.gates.holds import KEPT_COLUMNS, Holds
 from pipelines.gates.report import failures, failures_markdown, overview_markdown
 from pipelines.tables import markdown
 
@@ -41,13 +41,13 @@ def check_specs(tier_keys: Mapping[str, dg.AssetKey], publish_key: dg.AssetKey) 
 
 def value_quality_result(holds: Holds, publish_key: dg.AssetKey) -> dg.AssetCheckResult:
     """Kept aside by expectation and held datasets, as a warning when anything was held back."""
-    kept = (markdown(["dataset", "expectation", "column", "rows kept aside"], holds.kept)
-            if holds.kept else "none")
+    kept = markdown(KEPT_COLUMNS, [k.row() for k in holds.kept]) if holds.kept else "none"
     held = "\n".join(f"- {d}: {h['reason']}" for d, h in holds.as_json().items()) or "none"
     return dg.AssetCheckResult(
         asset_key=publish_key, check_name=VALUE_CHECK, passed=not holds.kept and not holds.held,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"rows kept aside": sum(r[3] for r in holds.kept), "kept aside by": dg.MetadataValue.md(kept),
+        metadata={"rows kept aside": sum(k.rows for k in holds.kept),
+                  "kept aside by": dg.MetadataValue.md(kept),
                   "datasets held": dg.MetadataValue.md(held),
                   "volume drops accepted": ", ".join(holds.accepted) or "none"})
 

@@ -12,7 +12,8 @@ Two causes, both judged on the current state before the version is built:
   governance.accepted_drops).
 
 A dataset never published before cannot be held (there is nothing to keep): it publishes what
-passed. Counts only; no value is read.
+passed. Counts decide; the operator is shown where a few offending rows are and their values'
+masked shapes (redact.shape), never a value.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from pipelines.gates.expectations.suites import (
     EXPECTATIONS_DIR,
     load_suites,
 )
+from pipelines.redact import shape
 
 ACCEPTED_DROPS_DDL = """
 CREATE TABLE IF NOT EXISTS governance.accepted_drops (
@@ -79,7 +81,7 @@ class Holds:
     held: dict[str, Hold] = field(default_factory=dict)
     states: dict[str, DatasetState] = field(default_factory=dict)
     accepted: list[str] = field(default_factory=list)  # volume drops the operator accepted
-    kept: list[tuple[str, str, str, int]] = field(default_factory=list)  # dataset, expectation, column, rows
+    kept: list[KeptBy] = field(default_factory=list)
 
     def as_json(self) -> dict[str, dict]:
         return {d: {"cause": h.cause, "reason": h.reason} for d, h in self.held.items()}
@@ -148,13 +150,54 @@ def decide_holds(conn: psycopg.Connection, *, accept_drop: Iterable[str] = (), r
     return holds
 
 
-def kept_by_expectation(conn: psycopg.Connection) -> list[tuple[str, str, str, int]]:
+@dataclass(frozen=True)
+class KeptBy:
+    """Rows one value expectation held back in a dataset, with a few of them for the operator:
+    where each is (file and line, to find it in the delivery) and its value's masked shape."""
+
+    dataset: str
+    expectation: str
+    column: str
+    rows: int
+    examples: tuple[str, ...] = ()
+
+    def row(self) -> tuple[str, str, str, int, str]:
+        return (self.dataset, self.expectation, self.column, self.rows, "; ".join(self.examples))
+
+
+KEPT_COLUMNS = ["dataset", "expectation", "column", "rows kept aside", "e.g. (file line: masked value)"]
+
+
+def kept_by_expectation(conn: psycopg.Connection, examples: int = 3) -> list[KeptBy]:
     """Rows held back per dataset and value expectation (what `huiliu run` and the UI show)."""
     if not _exists(conn, "governance.quality_kept_aside"):
         return []
-    return [tuple(r) for r in conn.execute(
+    counts = conn.execute(
         "SELECT dataset, expectation, column_name, count(*) FROM governance.quality_kept_aside "
-        "GROUP BY 1, 2, 3 ORDER BY 1, 2").fetchall()]
+        "GROUP BY 1, 2, 3 ORDER BY 1, 2").fetchall()
+    found: dict[tuple[str, str], list[str]] = {}
+    for dataset in sorted({r[0] for r in counts} & set(DATASETS)):
+        for expectation, where, value in conn.execute(_EXAMPLES[dataset], (dataset, examples)):
+            found.setdefault((dataset, expectation), []).append(f"{where}: {shape(value)!r}")
+    return [KeptBy(d, e, c, n, tuple(found.get((d, e), ()))) for d, e, c, n in counts]
+
+
+def _examples_sql(dataset: str) -> sql.Composed:
+    """The first rows of each expectation, with the value of its column (the contract's columns
+    only: a column name read from the table is matched, never spliced in)."""
+    value = sql.SQL("CASE q.column_name {} END").format(sql.SQL(" ").join(
+        sql.SQL("WHEN {} THEN r.{}").format(sql.Literal(c), sql.Identifier(c))
+        for c in DATASETS[dataset].column_names))
+    return sql.SQL(
+        "SELECT q.expectation, b.source || '/' || b.batch_date || '/' || b.path || ' line ' "
+        "|| q.line_number, {value} FROM (SELECT *, row_number() OVER (PARTITION BY expectation "
+        "ORDER BY file_id, line_number) AS n FROM governance.quality_kept_aside WHERE dataset = %s) q "
+        "JOIN governance.batch_files b USING (file_id) "
+        "JOIN raw.{raw} r ON r.file_id = q.file_id AND r.line_number = q.line_number "
+        "WHERE q.n <= %s ORDER BY q.expectation, q.n").format(value=value, raw=sql.Identifier(dataset))
+
+
+_EXAMPLES = {d: _examples_sql(d) for d in DATASETS}
 
 
 def _exists(conn: psycopg.Connection, name: str) -> bool:

@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import psycopg
 import pytest
 from support.batchkit import rewrite
@@ -41,9 +42,21 @@ def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def run(url: str, landing: Path, day: dt.date, *extra: str) -> subprocess.CompletedProcess:
+def run(url: str, landing: Path, day: dt.date, *extra: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run([HUILIU, "run", "--landing", str(landing), "--date", day.isoformat(), *extra],
-                          capture_output=True, text=True, env=huiliu_env(url), timeout=900)
+                          capture_output=True, text=True, env=huiliu_env(url, **env), timeout=900)
+
+
+def check_evaluations(home: Path, stdout: str) -> dict[str, list]:
+    """The asset check evaluations of the run named in `huiliu run`'s summary, by check name."""
+    run_id = re.search(r"run_id=([0-9a-f-]{36})", stdout).group(1)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        events = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    out: dict[str, list] = {}
+    for e in events:
+        evaluation = e.dagster_event.event_specific_data
+        out.setdefault(evaluation.check_name, []).append(evaluation)
+    return out
 
 
 def _clean_payment(header: list[str], row: list[str]) -> bool:
@@ -102,16 +115,22 @@ def test_one_late_payment_is_kept_aside_and_everything_else_publishes(url, landi
     rewrite(landing, "city", D2, "elderly_subsidy", paid_late(D2, 1, chosen))
     result = run(url, landing, D2)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "paid_on_in_range" in result.stdout and "published version_000002" in result.stdout
+    assert "published version_000002" in result.stdout
+    assert "elderly_subsidy: paid_on_in_range (paid_on): 1 row(s)" in result.stdout
     with psycopg.connect(url, autocommit=True) as db:
         (ident, period), = chosen
         kept = db.execute(
-            "SELECT k.reason, k.column_name, b.rows_received, b.rows_loaded, b.rows_kept_aside "
+            "SELECT k.reason, k.column_name, b.rows_received, b.rows_loaded, b.rows_kept_aside, "
+            "k.line_number "
             "FROM governance.kept_aside_rows k JOIN governance.batch_files b USING (file_id) "
             "WHERE b.batch_date = %s AND b.dataset = 'elderly_subsidy' AND k.reason LIKE 'quality:%%'",
             (D2,)).fetchall()
         assert [(r[0], r[1]) for r in kept] == [("quality:paid_on_in_range", "paid_on")]
-        received, loaded, aside = kept[0][2:]
+        received, loaded, aside, line = kept[0][2:]
+        # where it is, and its shape: the operator finds the row in the file, no value is shown
+        assert f"e.g. city/{D2}/elderly_subsidy.csv line {line}: '9999-99-99'" in result.stdout
+        late = (D2 + dt.timedelta(days=5)).isoformat()
+        assert all(v not in result.stdout + result.stderr for v in (late, ident, ident[6:14]))
         assert received == loaded + aside  # the quality row is counted as kept aside
         version, held, dates, batch_dates = last_publish(db)
         assert (version, held) == (2, {})
@@ -157,14 +176,25 @@ def test_an_accepted_drop_publishes_and_is_recorded(url, landing):
         assert accepted == [("household_registration", 0, True)]
 
 
-def test_a_dataset_over_its_value_threshold_is_held_and_the_rest_publishes(url, landing):
+def test_a_dataset_over_its_value_threshold_is_held_and_the_rest_publishes(url, landing, tmp_path):
     with psycopg.connect(url, autocommit=True) as db:
         before = city_rows(db)["elderly_subsidy"]
         bad = max(5, int(0.03 * current_rows(db, "elderly_subsidy")))
     rewrite(landing, "city", D4, "elderly_subsidy", paid_late(D4, bad, []))
-    result = run(url, landing, D4)
+    home = tmp_path / "dagster_home"  # a kept instance, to read the run's asset checks back
+    home.mkdir()
+    result = run(url, landing, D4, DAGSTER_HOME=str(home))
     assert result.returncode == 2, result.stderr[-3000:]
     assert "held: elderly_subsidy" in result.stderr and "threshold" in result.stderr
+    checks = check_evaluations(home, result.stdout)
+    (value,) = checks["value_quality"]  # warns, with both what was kept aside and what was held
+    assert not value.passed and value.severity == dg.AssetCheckSeverity.WARN
+    assert value.metadata["rows kept aside"].value == bad
+    kept_by = value.metadata["kept aside by"].value
+    assert "paid_on_in_range" in kept_by and f"city/{D4}/elderly_subsidy.csv line " in kept_by
+    assert "'9999-99-99'" in kept_by and (D4 + dt.timedelta(days=5)).isoformat() not in kept_by
+    assert "elderly_subsidy" in value.metadata["datasets held"].value
+    assert checks["quality_gates"] and all(c.passed for c in checks["quality_gates"])  # nothing blocked
     with psycopg.connect(url, autocommit=True) as db:
         version, held, _, _ = last_publish(db)
         assert held["elderly_subsidy"]["cause"] == "value_quality"
