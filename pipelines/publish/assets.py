@@ -29,6 +29,7 @@ from pipelines.naming import TIERS
 from pipelines.publish import report
 from pipelines.publish.run import PublishOutcome, publish
 from pipelines.resources import WAREHOUSE_POOL, Warehouse
+from pipelines.tiers import parse_cache
 from pipelines.tiers.specs import DBT_TIERS_ARGS, TIER_KEYS, tier_specs
 from pipelines.topology import load_topology
 
@@ -104,9 +105,12 @@ def publish_warehouse(context: dg.AssetExecutionContext, config: PublishConfig, 
 
     def build_tiers() -> None:
         context.log.info("dbt " + " ".join(DBT_TIERS_ARGS))
+        url = warehouse.resolved_url()
+        target = parse_cache.new_target("publish_tiers", url)
         with key_withheld():  # dbt's process starts without the token key
-            invocation = dbt.cli(DBT_TIERS_ARGS)
-        invocation.wait()
+            invocation = dbt.cli(DBT_TIERS_ARGS, target_path=target)
+        invocation.wait()  # raises when dbt failed
+        parse_cache.keep(target, url)
 
     try:
         outcome = publish(

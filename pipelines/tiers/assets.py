@@ -16,6 +16,7 @@ from pipelines.crashpoints import crash_point
 from pipelines.govern.token_key import install_key, key_withheld
 from pipelines.lock import PublishLock
 from pipelines.resources import WAREHOUSE_POOL, Warehouse
+from pipelines.tiers import parse_cache
 from pipelines.tiers.project import HuiliuTranslator, dbt_project, prepare_manifest
 from pipelines.tiers.specs import TIERS_SELECTION
 
@@ -35,10 +36,14 @@ def huiliu_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
         install_key(conn)  # the token key reaches the server as a bind parameter, never as SQL
     # dbt unit tests run in `make test`, not in every production build.
     args = ["build", "--exclude-resource-type", "unit_test"]
-    with PublishLock(warehouse.resolved_url(), wait=None, label=f"huiliu dbt build {context.run_id}",
+    url = warehouse.resolved_url()
+    target = parse_cache.new_target("huiliu_dbt_models", url)
+    with PublishLock(url, wait=None, label=f"huiliu dbt build {context.run_id}",
                      log=context.log.info), key_withheld():  # dbt's process starts without the token key
-        invocation = dbt.cli(args, context=context)
+        invocation = dbt.cli(args, context=context, target_path=target)
         for i, event in enumerate(invocation.stream()):
             if i == 0:
                 crash_point("dbt")  # test-only: dbt is running
             yield event
+    if invocation.is_successful():
+        parse_cache.keep(target, url)
