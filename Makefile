@@ -67,6 +67,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python -m pipelines.tiers.contract_macro --check
 	$(BIN)/python -m pipelines.tiers.quality_macro --check
+	$(BIN)/python -m pipelines.tiers.ledgers --check
 
 db-stop: $(STAMP)
 	$(BIN)/huiliu db-stop

@@ -68,6 +68,8 @@ def check(owner: str, text: object, columns: Collection[str]) -> Predicate:
     if len(statements) != 1:
         raise PredicateError(f"{owner}: one expression expected, found {len(statements)} statements")
     tree = statements[0]
+    for node in tree.walk():  # what it reaches out to first, then what it is made of
+        _reach(owner, text, node)
     for node in tree.walk():
         _judge(owner, text, node, columns)
     if isinstance(tree, _VALUES) and not isinstance(tree, exp.Column | exp.Boolean):
@@ -76,11 +78,14 @@ def check(owner: str, text: object, columns: Collection[str]) -> Predicate:
     return Predicate(owner, text, tree, read)
 
 
-def _judge(owner: str, text: str, node: exp.Expression, columns: Collection[str]) -> None:
+def _reach(owner: str, text: str, node: exp.Expression) -> None:
     if isinstance(node, exp.Subquery | exp.Select | exp.Exists | exp.Union):
         raise PredicateError(f"{owner}: a subquery is not allowed: {_show(node)}{_at(text, node)}")
     if isinstance(node, exp.Table):
         raise PredicateError(f"{owner}: another relation is not allowed: {_show(node)}{_at(text, node)}")
+
+
+def _judge(owner: str, text: str, node: exp.Expression, columns: Collection[str]) -> None:
     if isinstance(node, exp.Column):
         if node.table or node.args.get("db") or node.args.get("catalog"):
             raise PredicateError(f"{owner}: another relation is not allowed: {_show(node)} names "

@@ -18,10 +18,11 @@ from packaging import version
 
 from pipelines.govern.token_key import key_withheld
 from pipelines.tiers.dbt import DBT_DIR, DBT_EXECUTABLE
+from pipelines.tiers.ledgers import require_current
 
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
 
-# Asset groups read as the architecture: ingest → staging → governance → tiers → publish. The
+# Asset groups read as the architecture: ingest → staging → governance → ledgers → tiers → publish. The
 # protected models (tokens computed with the catalog's policy) govern, they do not stage.
 _GROUP_BY_FOLDER = {"staging": "staging", "intermediate": "staging", "governance": "governance",
                     "privacy": "governance", "protected": "governance"}
@@ -51,6 +52,7 @@ def prepare_manifest() -> Path:
     Parsing needs no connection, but the profile reads HUILIU_PG_*: placeholders stand in
     when they are unset (a run sets the real ones; dbt then re-parses once).
     """
+    require_current()  # the ledgers' tags are checked before any run, not when dbt meets them
     if _sources_changed_since(dbt_project.manifest_path):
         os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
         for name, value in _PARSE_PLACEHOLDERS.items():

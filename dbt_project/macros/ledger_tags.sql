@@ -1,0 +1,19 @@
+{#- GENERATED from ledgers/tags.yaml by `python -m pipelines.tiers.ledgers`: do not edit.
+    Per ledger, its tags as {code, label, grade, columns, sql}: `sql` is the checked predicate
+    rendered by sqlglot over the ledger row `l`; `columns` the base columns it reads. -#}
+
+{% macro huiliu_ledger_tags() -%}
+{{ return({
+    'person_ledger': [
+        {'code': 'aged_80_plus', 'label': '高龄', 'grade': 2, 'columns': ['age'], 'sql': '"l"."age" >= 80'},
+        {'code': 'aged_60_plus', 'label': '老年', 'grade': 2, 'columns': ['age'], 'sql': '"l"."age" >= 60'},
+        {'code': 'living_alone_60_plus', 'label': '独居老人', 'grade': 2, 'columns': ['age', 'household_size'], 'sql': '"l"."age" >= 60 AND "l"."household_size" = 1'},
+        {'code': 'disabled', 'label': '残疾', 'grade': 4, 'columns': ['disability_type'], 'sql': '"l"."disability_type" IS NOT NULL'},
+        {'code': 'floating', 'label': '流动人口', 'grade': 1, 'columns': ['is_floating'], 'sql': '"l"."is_floating"'},
+        {'code': 'deceased', 'label': '已故', 'grade': 4, 'columns': ['died_on'], 'sql': '"l"."died_on" IS NOT NULL'},
+        {'code': 'elderly_subsidy', 'label': '享受高龄补贴', 'grade': 1, 'columns': ['latest_subsidy_period', 'state_subsidy_period'], 'sql': '"l"."latest_subsidy_period" = "l"."state_subsidy_period"'},
+        {'code': 'pension_insured', 'label': '参保', 'grade': 1, 'columns': ['pension_status'], 'sql': '"l"."pension_status" IN (\'1\', \'2\')'},
+        {'code': 'uninsured_16_59', 'label': '未参保', 'grade': 2, 'columns': ['age', 'is_registered', 'pension_status'], 'sql': '"l"."is_registered" AND "l"."age" BETWEEN 16 AND 59 AND NOT COALESCE("l"."pension_status", \'3\') IN (\'1\', \'2\')'},
+    ],
+}) }}
+{%- endmacro %}

@@ -1,0 +1,80 @@
+{#- 一人一档 before any tier: one row per person of the county — registered residents
+    (household_registration) and the floating population (registered elsewhere, living here;
+    a registered resident also in it stays one row, tagged floating) — with the ledger's base
+    columns (ledgers/tags.yaml) and its tags at the city's precision (the exact age as of the
+    state's batch date). Birth date and gender of a floating person come from the identity
+    number (valid: the row rules checked it). Tokens are the datasets' own, so a ledger row
+    joins a person's records in every tier. Pipeline-only (schema protected): clear values. -#}
+with state as (
+    select max(batch_date) as batch_date
+    from {{ source('governance', 'batch_files') }}
+    where status = 'loaded'
+),
+registered as (
+    select
+        h.id_number, h.id_number_token, h.name, h.gender, h.birth_date, h.division_code,
+        h.household_id, h.household_id_token,
+        count(*) over (partition by h.household_id) as household_size
+    from {{ ref('prot_household_registration') }} as h
+),
+floating as (
+    select f.id_number, f.id_number_token, f.name, f.division_code
+    from {{ ref('prot_floating_population') }} as f
+),
+people as (
+    select r.*, true as is_registered, exists (
+        select 1 from floating f where f.id_number = r.id_number) as is_floating
+    from registered as r
+    union all
+    select
+        f.id_number, f.id_number_token, f.name,
+        case when substr(f.id_number, 17, 1) in ('1', '3', '5', '7', '9') then '1' else '2' end,
+        to_date(substr(f.id_number, 7, 8), 'YYYYMMDD'), f.division_code,
+        null, null, null, false, true
+    from floating as f
+    where not exists (select 1 from registered r where r.id_number = f.id_number)
+),
+deaths as (
+    select id_number, max(died_on) as died_on
+    from {{ ref('prot_death_records') }}
+    group by 1
+),
+disabilities as (  -- the most severe certificate (grade 1 is the most severe)
+    select distinct on (id_number) id_number, disability_type, disability_grade
+    from {{ ref('prot_disability_certificates') }}
+    order by id_number, disability_grade, disability_type
+),
+subsidies as (
+    select id_number, max(period) as latest_subsidy_period
+    from {{ ref('prot_elderly_subsidy') }}
+    group by 1
+),
+pensions as (  -- the best pension insurance status: 1 paying < 2 suspended < 3 ended
+    select id_number, min(status) as pension_status
+    from {{ ref('prot_social_insurance') }}
+    where insurance_type in ('110', '120')
+    group by 1
+),
+l as (
+    select
+        p.id_number, p.id_number_token, p.name, p.gender, p.birth_date,
+        extract(year from age(s.batch_date, p.birth_date))::integer as age,
+        extract(year from s.batch_date)::integer - extract(year from p.birth_date)::integer as age_by_year,
+        p.division_code, p.household_id, p.household_id_token,
+        p.household_size::integer as household_size, p.is_registered, p.is_floating,
+        d.died_on, x.disability_type, x.disability_grade,
+        y.latest_subsidy_period,
+        (select max(period) from {{ ref('prot_elderly_subsidy') }}) as state_subsidy_period,
+        n.pension_status,
+        s.batch_date
+    from people as p
+    cross join state as s
+    left join deaths as d on d.id_number = p.id_number
+    left join disabilities as x on x.id_number = p.id_number
+    left join subsidies as y on y.id_number = p.id_number
+    left join pensions as n on n.id_number = p.id_number
+)
+select
+    l.*,
+    {{ ledger_tag_columns('person_ledger') }}
+from l
