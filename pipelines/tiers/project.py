@@ -33,17 +33,20 @@ _PARSE_PLACEHOLDERS = {
 }
 
 
-def _sources_changed_since(manifest: Path) -> bool:
-    if not manifest.exists():
-        return True
-    built = manifest.stat().st_mtime
-    watched = ("models", "macros", "seeds", "tests", "dbt_project.yml", "profiles.yml")
-    for name in watched:
+_WATCHED = ("models", "macros", "seeds", "tests", "dbt_project.yml", "profiles.yml")
+
+
+def _newest_source() -> float:
+    newest = 0.0
+    for name in _WATCHED:
         path = DBT_DIR / name
         files = path.rglob("*") if path.is_dir() else [path]
-        if any(f.is_file() and f.stat().st_mtime > built for f in files):
-            return True
-    return False
+        newest = max([newest, *(f.stat().st_mtime for f in files if f.is_file())])
+    return newest
+
+
+def _sources_changed_since(manifest: Path) -> bool:
+    return not manifest.exists() or _newest_source() > manifest.stat().st_mtime
 
 
 def prepare_manifest() -> Path:
@@ -57,9 +60,13 @@ def prepare_manifest() -> Path:
         os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
         for name, value in _PARSE_PLACEHOLDERS.items():
             os.environ.setdefault(name, value)
+        parsed = _newest_source()  # what this parse reads: a file edited meanwhile is newer
         with key_withheld():
             invocation = dbt_resource.cli(["parse", "--quiet"], target_path=dbt_project.target_path)
         invocation.wait()
+        # the manifest is as new as the sources it was parsed from, not as the moment it was
+        # written: otherwise a file saved during the parse would look parsed and never be
+        os.utime(dbt_project.manifest_path, (parsed, parsed))
     return dbt_project.manifest_path
 
 
