@@ -1,11 +1,12 @@
-"""The person ledger's tags: set exactly where they should be, never on look-alikes.
+"""The ledgers' tags: set exactly where they should be, never on look-alikes.
 
-Planted people in a database of their own, delivered as batches (province and city), ingested
-and built by dbt up to protected.prot_person_ledger: an 80-year-old beside one born in the year
-that makes them 80 but still 79, two elderly in one household beside one living alone,
-pension insurance ended (status 3) beside one in force, a subsidy for an earlier period only,
-and a death record for someone else with the same name. Tags are also refused before any run
-when ledgers/tags.yaml asks for what the whitelist forbids.
+Planted people and enterprises in a database of their own, delivered as batches (province and
+city), ingested and built by dbt up to protected.prot_person_ledger and prot_enterprise_ledger:
+an 80-year-old beside one born in the year that makes them 80 but still 79, two elderly in one
+household beside one living alone, pension insurance ended (status 3) beside one in force, a
+subsidy for an earlier period only, a death record for someone else with the same name, and
+enterprises whose legal representative died, or whose namesake did. Tags are also refused
+before any run when ledgers/tags.yaml asks for what the whitelist forbids.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 import yaml
 from support.batchkit import csv_bytes, write_batch
 from support.runs import fresh_databases
-from support.staging import make_id, run_dbt
+from support.staging import make_id, make_uscc, run_dbt
 
 from pipelines.contract import DATASETS
 from pipelines.govern.token_key import install_key
@@ -64,6 +65,15 @@ EXPECTED = {
 }
 
 
+# uscc number → (status, legal representative's name, their identity number), and their tags
+ENTERPRISES = {
+    1: ("存续", "孙九", "p85"),  # the legal representative died
+    2: ("在业", "孙九", "namesake"),  # a living namesake of the dead one
+    3: ("注销", "周一", "f1"),  # closed; its representative floats in from another county
+}
+ENTERPRISE_TAGS = {1: {"active", "legal_rep_dead"}, 2: {"active"}, 3: set()}
+
+
 def ident(key: str) -> str:
     name_birth = PEOPLE.get(key) or FLOATING[key]
     return make_id(name_birth[1], f"{list(PEOPLE | FLOATING).index(key) + 1:03d}")
@@ -85,8 +95,16 @@ def _deliver(landing: Path) -> None:
     disability = [{"certificate_no": ident("p59") + "42", "id_number": ident("p59"), "name": PEOPLE["p59"][0],
                    "disability_type": "4", "disability_grade": "2", "division_code": VILLAGE,
                    "issued_on": "2020-01-01", "updated_at": TS}]
+    enterprises = [{"uscc": make_uscc(f"91330683MA2BCD{n:03d}"), "enterprise_name": f"嵊州市某{n}有限公司",
+                    "legal_rep_name": rep_name, "legal_rep_id_number": rep_id, "legal_rep_phone": "13800138000",
+                    "registered_capital": "100.5", "industry_code": "c1234", "status": status,
+                    "established_on": "2010-05-06", "address": "某地址", "division_code": VILLAGE,
+                    "updated_at": TS}
+                   for n, (status, rep_name, rep) in ENTERPRISES.items()
+                   for rep_id in [make_id("19410101", "098") if rep == "namesake" else ident(rep)]]
     write_batch(landing, "province", d, {
         "household_registration": rows("household_registration", household),
+        "enterprise_registry": rows("enterprise_registry", enterprises),
         "social_insurance": rows("social_insurance", insurance),
         "disability_certificates": rows("disability_certificates", disability),
     })
@@ -117,21 +135,24 @@ def ledger(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         install_key(conn, KEY)
         outcomes = ingest_day(conn, landing, DAY)
         assert {o.status for o in outcomes} == {"loaded"}, [(o.path, o.reason) for o in outcomes]
-        result = run_dbt(url, "build", "--select", "+prot_person_ledger", "--exclude-resource-type",
-                         "unit_test", target_dir=DBT_DIR / "target" / "pytest_ledgers")
+        result = run_dbt(url, "build", "--select", "+prot_person_ledger", "+prot_enterprise_ledger",
+                         "--exclude-resource-type", "unit_test",
+                         target_dir=DBT_DIR / "target" / "pytest_ledgers")
         assert result.returncode == 0, result.stdout[-4000:]
-        cols = [r[0] for r in conn.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'protected' "
-            "AND table_name = 'prot_person_ledger' ORDER BY ordinal_position").fetchall()]
-        found = {}
-        for row in conn.execute("SELECT * FROM protected.prot_person_ledger").fetchall():
-            found[row[cols.index("id_number")]] = dict(zip(cols, row, strict=True))
-        yield found
+        yield {"person": _rows(conn, "prot_person_ledger", "id_number"),
+               "enterprise": _rows(conn, "prot_enterprise_ledger", "uscc")}
+
+
+def _rows(conn: psycopg.Connection, relation: str, key: str) -> dict[str, dict]:
+    cur = conn.execute(f"SELECT * FROM protected.{relation}")
+    cols = [c.name for c in cur.description]
+    return {r[cols.index(key)]: dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
 
 
 def test_every_tag_is_set_exactly_where_it_should_be(ledger):
-    by_key = {k: ledger[ident(k)] for k in EXPECTED}
-    assert len(ledger) == len(EXPECTED)  # one row per person, the namesake's death adds nobody
+    people = ledger["person"]
+    by_key = {k: people[ident(k)] for k in EXPECTED}
+    assert len(people) == len(EXPECTED)  # one row per person, the namesake's death adds nobody
     got = {k: set(r["tags"]) for k, r in by_key.items()}
     assert got == EXPECTED
     for k, r in by_key.items():  # the boolean columns say the same as the array
@@ -139,7 +160,15 @@ def test_every_tag_is_set_exactly_where_it_should_be(ledger):
         assert {t.code for t in tags if r[f"tag_{t.code}"]} == EXPECTED[k], k
 
 
+def test_enterprise_tags_match_the_legal_representative_by_identity_never_by_name(ledger):
+    found = {n: ledger["enterprise"][make_uscc(f"91330683MA2BCD{n:03d}")] for n in ENTERPRISES}
+    assert {n: set(r["tags"]) for n, r in found.items()} == ENTERPRISE_TAGS
+    assert [found[n]["legal_rep_floating_outside"] for n in ENTERPRISES] == [False, False, True]
+    assert {r["industry_section"] for r in found.values()} == {"C"}
+
+
 def test_ages_count_from_the_batch_date_and_below_the_city_from_the_birth_year(ledger):
+    ledger = ledger["person"]
     p79, f1 = ledger[ident("p79")], ledger[ident("f1")]
     assert (p79["age"], p79["age_by_year"]) == (79, 80)
     assert (f1["birth_date"], f1["gender"], f1["is_registered"]) == (dt.date(1990, 3, 7), "1", False)

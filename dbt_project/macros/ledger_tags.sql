@@ -15,5 +15,9 @@
         {'code': 'pension_insured', 'label': '参保', 'grade': 1, 'columns': ['pension_status'], 'sql': '"l"."pension_status" IN (\'1\', \'2\')'},
         {'code': 'uninsured_16_59', 'label': '未参保', 'grade': 2, 'columns': ['age', 'is_registered', 'pension_status'], 'sql': '"l"."is_registered" AND "l"."age" BETWEEN 16 AND 59 AND NOT COALESCE("l"."pension_status", \'3\') IN (\'1\', \'2\')'},
     ],
+    'enterprise_ledger': [
+        {'code': 'active', 'label': '存续/在业', 'grade': 1, 'columns': ['status'], 'sql': '"l"."status" IN (\'存续\', \'在业\')'},
+        {'code': 'legal_rep_dead', 'label': '法人已故', 'grade': 4, 'columns': ['legal_rep_died_on'], 'sql': '"l"."legal_rep_died_on" IS NOT NULL'},
+    ],
 }) }}
 {%- endmacro %}

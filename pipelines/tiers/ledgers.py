@@ -28,7 +28,7 @@ from pipelines.tiers.generated import write_or_check
 
 TAGS_FILE = PROJECT_ROOT / "ledgers" / "tags.yaml"
 MACRO = DBT_DIR / "macros" / "ledger_tags.sql"
-LEDGERS = ("person_ledger",)
+LEDGERS = ("person_ledger", "enterprise_ledger")
 ALIAS = "l"
 _CODE = re.compile(r"[a-z][a-z0-9_]{0,40}")
 HEADER = """{#- GENERATED from ledgers/tags.yaml by `python -m pipelines.tiers.ledgers`: do not edit.
