@@ -23,6 +23,7 @@ from support.db import reset_warehouse
 from huiliu_dev.generate import generate
 from pipelines.contract import DATASETS
 from pipelines.runner import run_batch_date
+from pipelines.tiers.ledgers import LEDGERS
 
 PEOPLE, SEED = 1500, 11
 D1, D2, D3, D4 = (dt.date(2026, 11, d) for d in (1, 2, 3, 4))
@@ -104,7 +105,7 @@ def test_kept_aside_rows_hold_no_raw_values(db):
 def test_the_protected_layer_is_read_by_the_pipeline_only(db):
     """protected.prot_* hold clear identity numbers beside their tokens: no unit, not the auditor."""
     tables = {r[0] for r in db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'protected'")}
-    assert tables == {f"prot_{d}" for d in DATASETS}
+    assert tables == {f"prot_{d}" for d in (*DATASETS, *LEDGERS)}  # the datasets and the ledgers
     columns = {r[0] for r in db.execute(
         "SELECT column_name FROM information_schema.columns "
         "WHERE table_schema = 'protected' AND table_name = 'prot_household_registration'")}
@@ -114,8 +115,9 @@ def test_the_protected_layer_is_read_by_the_pipeline_only(db):
     assert roles > 300  # the publish created the units' roles
     readers = db.execute(
         "SELECT rolname FROM pg_roles WHERE rolname ~ '^(city|dept_|town_|village_|auditor)' "
-        "AND (has_schema_privilege(oid, 'protected', 'USAGE') "
-        "     OR has_table_privilege(oid, 'protected.prot_household_registration', 'SELECT'))").fetchall()
+        "AND (has_schema_privilege(oid, 'protected', 'USAGE') OR EXISTS ("
+        "     SELECT 1 FROM pg_tables t WHERE t.schemaname = 'protected' "
+        "     AND has_table_privilege(oid, format('protected.%I', t.tablename), 'SELECT')))").fetchall()
     assert readers == []
     assert not db.execute("SELECT has_schema_privilege('public', 'protected', 'USAGE')").fetchone()[0]
 
