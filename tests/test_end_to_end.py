@@ -115,9 +115,10 @@ def test_the_protected_layer_is_read_by_the_pipeline_only(db):
     assert roles > 300  # the publish created the units' roles
     readers = db.execute(
         "SELECT rolname FROM pg_roles WHERE rolname ~ '^(city|dept_|town_|village_|auditor)' "
-        "AND (has_schema_privilege(oid, 'protected', 'USAGE') OR EXISTS ("
-        "     SELECT 1 FROM pg_tables t WHERE t.schemaname = 'protected' "
-        "     AND has_table_privilege(oid, format('protected.%I', t.tablename), 'SELECT')))").fetchall()
+        "AND (has_schema_privilege(pg_roles.oid, 'protected', 'USAGE') OR EXISTS ("
+        "     SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "     WHERE n.nspname = 'protected' AND has_table_privilege(pg_roles.oid, c.oid, 'SELECT')))"
+    ).fetchall()
     assert readers == []
     assert not db.execute("SELECT has_schema_privilege('public', 'protected', 'USAGE')").fetchone()[0]
 
