@@ -19,3 +19,16 @@ array_remove(array[{% for t in tags %}case when ({{ t['sql'] }}) is true then '{
 '{}'::text[] as tags
 {%- endif -%}
 {%- endmacro %}
+
+{#- The batch date a ledger's ages and tags count from: the latest loaded batch (the state being
+    published), the same for every ledger. -#}
+{% macro ledger_batch_date() -%}
+(select max(batch_date) from {{ source('governance', 'batch_files') }} where status = 'loaded')
+{%- endmacro %}
+
+{#- A person's death, by identity number (never by name): the latest death record's date. -#}
+{% macro deaths_by_id() -%}
+select id_number, max(died_on) as died_on
+from {{ ref('prot_death_records') }}
+group by 1
+{%- endmacro %}

@@ -3,14 +3,10 @@
     is matched by identity number, never by name: a death record or a floating registration of
     a namesake says nothing about them. Pipeline-only (schema protected): clear values. -#}
 with state as (
-    select max(batch_date) as batch_date
-    from {{ source('governance', 'batch_files') }}
-    where status = 'loaded'
+    select {{ ledger_batch_date() }} as batch_date
 ),
 deaths as (
-    select id_number, max(died_on) as died_on
-    from {{ ref('prot_death_records') }}
-    group by 1
+    {{ deaths_by_id() }}
 ),
 outside as (  -- floating people registered in another county (the county: its divisions' first 6 digits)
     select distinct f.id_number

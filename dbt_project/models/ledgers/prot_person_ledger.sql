@@ -6,9 +6,7 @@
     number (valid: the row rules checked it). Tokens are the datasets' own, so a ledger row
     joins a person's records in every tier. Pipeline-only (schema protected): clear values. -#}
 with state as (
-    select max(batch_date) as batch_date
-    from {{ source('governance', 'batch_files') }}
-    where status = 'loaded'
+    select {{ ledger_batch_date() }} as batch_date
 ),
 registered as (
     select
@@ -35,9 +33,7 @@ people as (
     where not exists (select 1 from registered r where r.id_number = f.id_number)
 ),
 deaths as (
-    select id_number, max(died_on) as died_on
-    from {{ ref('prot_death_records') }}
-    group by 1
+    {{ deaths_by_id() }}
 ),
 disabilities as (  -- the most severe certificate (grade 1 is the most severe)
     select distinct on (id_number) id_number, disability_type, disability_grade
