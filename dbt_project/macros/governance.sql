@@ -109,11 +109,12 @@ from {{ ref('prot_' ~ dataset) }} as t
 {%- if execute -%}
 {%- set audience, dataset = tier_parts() -%}
 {%- set rows = catalog_rows(dataset, audience) -%}
-{%- set ds = huiliu_dataset(dataset) -%}
-comment on table {{ this }} is '{{ ds.label }} ({{ dataset }}) — {{ audience }} 口径的脱敏现状';
+{%- set derived = huiliu_derived().get(dataset) -%}
+{%- set label = derived['label'] if derived else huiliu_dataset(dataset).label -%}
+comment on table {{ this }} is '{{ label }} ({{ dataset }}) — {{ audience }} 口径的脱敏现状';
 {%- for c in rows if c.action != 'drop' %}
 comment on column {{ this }}.{{ adapter.quote(c.column) }} is '{{ c.label }} | {{ c.class }} | L{{ c.grade }} | {{ c.action }}';
-{%- if c.action == 'token' %}
+{%- if c.action == 'token' and not derived %}
 comment on column {{ this }}.{{ adapter.quote(c.column ~ '_token') }} is '{{ c.label }}令牌 (HMAC-SHA256, 各层一致) | token | L2 | keep';
 {%- endif %}
 {%- endfor %}

@@ -21,3 +21,12 @@
     ],
 }) }}
 {%- endmacro %}
+
+{% macro huiliu_derived() -%}
+{{ return({
+    'person_ledger': {'label': '一人一档', 'kind': 'ledger', 'base': 'household_registration', 'owner': ['household_registration', 'floating_population'], 'granted': ['household_registration']},
+    'enterprise_ledger': {'label': '一企一档', 'kind': 'ledger', 'base': 'enterprise_registry', 'owner': ['enterprise_registry'], 'granted': ['enterprise_registry']},
+    'population_profile': {'label': '人口专题库', 'kind': 'topic', 'base': 'household_registration', 'owner': ['household_registration', 'floating_population'], 'granted': ['household_registration']},
+    'enterprise_profile': {'label': '企业专题库', 'kind': 'topic', 'base': 'enterprise_registry', 'owner': ['enterprise_registry'], 'granted': ['enterprise_registry']},
+}) }}
+{%- endmacro %}

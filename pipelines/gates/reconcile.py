@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 
 from pipelines.contract import DATASETS
+from pipelines.derived import RELATIONS
 from pipelines.gates.base import Candidate, GateResult
 from pipelines.gates.holds import dataset_states
 from pipelines.naming import Source
@@ -39,7 +40,7 @@ def reconciliation_gate(conn: psycopg.Connection, version: Candidate) -> list[Ga
     bad_d: dict[str, Any] = {}
     bad_a: dict[str, Any] = {}
     bad_u: dict[str, Any] = {}
-    for d in DATASETS:
+    for d in RELATIONS:  # the ledgers and topic libraries split into units like the datasets
         city_source = Source("city", d)
         if city_source not in sources:
             continue

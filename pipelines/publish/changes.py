@@ -92,7 +92,7 @@ def view_comment(view: UnitView, unit_name: str, shape: Shape, label: str) -> st
 
 def plan_changes(conn: psycopg.Connection, built: BuiltVersion) -> Changes:
     """Compare the built version's layout with the catalog; see the module docstring."""
-    from pipelines.contract import DATASETS
+    from pipelines.derived import relation_label
 
     layout, shapes = built.layout, built.shapes
     ch = Changes()
@@ -157,7 +157,7 @@ def plan_changes(conn: psycopg.Connection, built: BuiltVersion) -> Changes:
                 ch.switch_grants.append(v)
             if e.grantees - {v.schema, READ_AUDIT_ROLE}:  # the audit role's SELECT is what pgaudit logs
                 ch.switch_revokes[key] = e.grantees - {v.schema, READ_AUDIT_ROLE}
-            wanted = view_comment(v, names[v.schema], shape, DATASETS[v.dataset].label)
+            wanted = view_comment(v, names[v.schema], shape, relation_label(v.dataset))
             if v.source in comments_changed or (e.comment or "") != wanted:
                 ch.comment_views.append(v)
     for key, e in existing.items():

@@ -16,7 +16,7 @@ from typing import Literal
 
 from psycopg import sql
 
-from pipelines.contract import DATASETS
+from pipelines.derived import DERIVED, RELATIONS
 from pipelines.naming import (
     GRANTS_IN_FORCE,
     PUBLISHED_SCHEMA,
@@ -139,7 +139,7 @@ def _unit_grants(topology: Topology, day: dt.date) -> dict[tuple[str, str], str]
 
 def plan_layout(topology: Topology, day: dt.date) -> Layout:
     """The unit schemas and views for `topology`, with grants judged on `day`."""
-    datasets = tuple(DATASETS)
+    datasets = RELATIONS  # the seven datasets, the ledgers and the topic libraries
     grants = _unit_grants(topology, day)
     everything = UnitFilter("all")
     units = [UnitPlan(
@@ -148,6 +148,8 @@ def plan_layout(topology: Topology, day: dt.date) -> Layout:
     )]
     for dept in topology.departments:
         seen = topology.datasets_of_department(dept.code, day)
+        # a ledger or topic library comes with its base dataset, at that access's level
+        seen = seen | {name: seen[d.base] for name, d in DERIVED.items() if d.base in seen}
         views = tuple(
             UnitView(dept.schema, d, _LEVEL_AUDIENCE[seen[d]], everything, grant=seen[d] != "owner")
             for d in datasets if d in seen
@@ -156,7 +158,7 @@ def plan_layout(topology: Topology, day: dt.date) -> Layout:
     for tier, members in (("town", topology.towns), ("village", topology.villages)):
         for unit in members:
             f = UnitFilter(tier, unit.code)  # type: ignore[arg-type]
-            views = tuple(
+            views = tuple(  # a grant to a town or village widens a dataset, not the ledgers built beside it
                 UnitView(unit.schema, d, grants[(unit.schema, d)], f, grant=True, fallback=tier)
                 if (unit.schema, d) in grants else UnitView(unit.schema, d, tier, f) for d in datasets
             )

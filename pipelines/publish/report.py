@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.contract import DATASETS
+from pipelines.derived import RELATIONS
 from pipelines.publish.counts import VersionCounts
 from pipelines.publish.layout import Layout
 from pipelines.tables import markdown
@@ -11,7 +11,7 @@ from pipelines.tables import markdown
 def tier_datasets(layout: Layout, counts: VersionCounts, tier: str) -> str:
     """Per dataset: units that hold it, rows over them, units with no row."""
     rows = []
-    for d in DATASETS:
+    for d in RELATIONS:
         views = [v for u in layout.of_tier(tier) for v in u.views if v.dataset == d]
         if not views:
             continue
@@ -26,8 +26,8 @@ def per_unit(layout: Layout, counts: VersionCounts, tier: str) -> str:
     rows = []
     for u in layout.of_tier(tier):
         seen = {v.dataset: counts.view_rows(v) for v in u.views}
-        rows.append((u.schema, u.name, *(seen.get(d, "") for d in DATASETS)))
-    return markdown(["schema", "name", *DATASETS], rows)
+        rows.append((u.schema, u.name, *(seen.get(d, "") for d in RELATIONS)))
+    return markdown(["schema", "name", *RELATIONS], rows)
 
 
 def timings_table(timings: dict[str, float]) -> str:

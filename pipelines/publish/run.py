@@ -21,6 +21,7 @@ from psycopg import sql
 from pipelines.clock import today_in_county
 from pipelines.contract import DATASETS
 from pipelines.crashpoints import crash_point
+from pipelines.derived import held_with
 from pipelines.gates.base import Gate, GateFailed, GateResult
 from pipelines.gates.holds import Holds, decide_holds
 from pipelines.gates.reconcile import reconciliation_gate
@@ -67,6 +68,19 @@ class PublishOutcome:
     @property
     def rows_by_tier(self) -> dict[str, dict]:
         return self.built.counts.rows_by_tier(self.layout)
+
+
+def held_relations(conn: psycopg.Connection, holds: Holds) -> dict[str, int]:
+    """Relation → city rows it keeps from the last publish: the held datasets, and the ledgers and
+    topic libraries computed from any of them (a ledger beside a held dataset would tell its new state)."""
+    hold = {d: h.state.published_rows or 0 for d, h in holds.held.items()}
+    derived = held_with(set(hold))
+    if derived:
+        row = conn.execute("SELECT rows_by_tier -> 'city' FROM governance.publish_log "
+                           "ORDER BY publish_id DESC LIMIT 1").fetchone()
+        previous = (row[0] or {}) if row else {}
+        hold |= {r: int(previous.get(r, 0)) for r in sorted(derived)}
+    return hold
 
 
 def state_dates(conn: psycopg.Connection, held: Iterable[str]) -> dict[str, list[str]]:
@@ -136,7 +150,7 @@ def publish(
         for hold in holds.held.values():
             log(f"held {hold.dataset} ({hold.cause}): {hold.reason}")
         built = build_version(conn, url, layout, adopt=adopt, workers=workers, log=log,
-                              hold={d: h.state.published_rows or 0 for d, h in holds.held.items()})
+                              hold=held_relations(conn, holds))
         timings.update({f"build: {k}": v for k, v in built.timings.items()})
         try:
             t = time.monotonic()

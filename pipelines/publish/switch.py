@@ -25,7 +25,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from pipelines.contract import DATASETS
+from pipelines.derived import relation_label
 from pipelines.lock import PublishLock
 from pipelines.naming import GOVERNANCE_SCHEMA, PUBLISHED_SCHEMA, columns, ident, version_number
 from pipelines.publish import catalog
@@ -110,7 +110,7 @@ def source_view_sql(source: str, version: str, shape: Shape, *, verb: str = "CRE
 def unit_view_comments(built: BuiltVersion, v: UnitView) -> list[sql.Composed]:
     unit = built.layout.unit(v.schema)
     shape = built.shapes[v.source]
-    text = view_comment(v, unit.name, shape, DATASETS[v.dataset].label)
+    text = view_comment(v, unit.name, shape, relation_label(v.dataset))
     return comment_statements(ident(v.schema, v.dataset), shape, "VIEW", table_comment=text)
 
 

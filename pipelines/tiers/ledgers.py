@@ -21,14 +21,16 @@ from pathlib import Path
 import yaml
 
 from pipelines.contract import DATASETS
+from pipelines.derived import LEDGERS
 from pipelines.paths import PROJECT_ROOT
 from pipelines.predicates import Predicate, PredicateError, check
 from pipelines.tiers.dbt import DBT_DIR
+from pipelines.tiers.derived_catalog import render_derived_macro, render_seed
 from pipelines.tiers.generated import write_or_check
 
 TAGS_FILE = PROJECT_ROOT / "ledgers" / "tags.yaml"
 MACRO = DBT_DIR / "macros" / "ledger_tags.sql"
-LEDGERS = ("person_ledger", "enterprise_ledger")
+SEED = DBT_DIR / "seeds" / "derived_columns.csv"
 ALIAS = "l"
 _CODE = re.compile(r"[a-z][a-z0-9_]{0,40}")
 HEADER = """{#- GENERATED from ledgers/tags.yaml by `python -m pipelines.tiers.ledgers`: do not edit.
@@ -47,6 +49,8 @@ class BaseColumn:
     label: str
     klass: str
     grade: int
+    source: tuple[str, str] | None = None  # the contract column its grade and actions come from
+    dataset: str | None = None  # the dataset it tells about (a department sees it only with that one)
 
 
 @dataclass(frozen=True)
@@ -90,11 +94,18 @@ def _base_column(ledger: str, name: str, spec: object, classes: Mapping[str, int
         if dataset not in DATASETS or (dataset, column) not in columns:
             raise LedgerError(f"{where}: from {spec['from']!r} names no column of the contract")
         klass, contract_grade = columns[(dataset, column)]
-        return BaseColumn(name, str(spec["label"]), klass, max(contract_grade, classes[klass]))
+        own = str(spec.get("class", klass))  # e.g. an age: its own class, its birth date's grade
+        if own not in classes:
+            raise LedgerError(f"{where}: class {own!r} is not in seeds/class_policy.csv")
+        return BaseColumn(name, str(spec["label"]), own, max(contract_grade, classes[klass]),
+                          (dataset, column), dataset)
     klass = str(spec.get("class"))
     if klass not in classes:
         raise LedgerError(f"{where}: class {klass!r} is not in seeds/class_policy.csv")
-    return BaseColumn(name, str(spec["label"]), klass, classes[klass])
+    dataset = spec.get("dataset")
+    if dataset is not None and dataset not in DATASETS:
+        raise LedgerError(f"{where}: dataset {dataset!r} is not a dataset of the contract")
+    return BaseColumn(name, str(spec["label"]), klass, classes[klass], None, dataset)
 
 
 def _tag(ledger: str, spec: object, base: Mapping[str, BaseColumn], seen: set[str]) -> Tag:
@@ -146,16 +157,17 @@ def render(ledgers: Mapping[str, Ledger]) -> str:
             lines.append(f"        {{'code': '{t.code}', 'label': {literal(t.label)}, 'grade': {t.grade}, "
                          f"'columns': [{cols}], 'sql': {literal(t.predicate.sql(ALIAS))}}},")
         lines.append("    ],")
-    lines += ["}) }}", "{%- endmacro %}", ""]
+    lines += ["}) }}", "{%- endmacro %}", "", render_derived_macro()]
     return "\n".join(lines)
 
 
 def require_current() -> None:
-    """Before any run: tags.yaml is valid and the committed macro is what it generates."""
-    text = render(load_ledgers())
-    if not MACRO.exists() or MACRO.read_text(encoding="utf-8") != text:
-        raise LedgerError(f"{MACRO.relative_to(DBT_DIR.parent)} does not match ledgers/tags.yaml: "
-                          "run `python -m pipelines.tiers.ledgers`")
+    """Before any run: tags.yaml is valid and the committed macro and seed are what it generates."""
+    ledgers = load_ledgers()
+    for path, text in ((MACRO, render(ledgers)), (SEED, render_seed(ledgers))):
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            raise LedgerError(f"{path.relative_to(DBT_DIR.parent)} does not match ledgers/tags.yaml: "
+                              "run `python -m pipelines.tiers.ledgers`")
 
 
 def main(argv: list[str]) -> int:
@@ -164,7 +176,8 @@ def main(argv: list[str]) -> int:
     except LedgerError as exc:
         print(f"ledgers/tags.yaml: {exc}", file=sys.stderr)
         return 1
-    return write_or_check(MACRO, render(ledgers), argv, "ledgers/tags.yaml", "pipelines.tiers.ledgers")
+    return max(write_or_check(path, text, argv, "ledgers/tags.yaml", "pipelines.tiers.ledgers")
+               for path, text in ((MACRO, render(ledgers)), (SEED, render_seed(ledgers))))
 
 
 if __name__ == "__main__":

@@ -55,7 +55,8 @@ with_defaults as (
         coalesce(g.p_village, a.action_village) as b_village
     from graded g
     join {{ ref('grade_actions') }} a on a.grade = g.declared_grade
-)
+),
+datasets as (
 select
     dataset,
     position,
@@ -73,3 +74,50 @@ select
          else coalesce(p_clear_names, {{ stricter_action('b_granted', 'd_granted') }}) end as action_clear_names,
     why
 from with_defaults
+),
+{#- Ledgers and topics (seeds/derived_columns.csv, generated from ledgers/tags.yaml): a column
+    with a source takes that dataset column's grade and actions, one without takes its class's;
+    a department audience sees it only where pipelines/derived.py says (`departments`); a tag is
+    published where every column it reads is, and its grade is theirs. -#}
+derived_base as (
+    select
+        d.relation as dataset, d.position, d.column_name, d.label, d.class, s.detected_class,
+        coalesce(s.contract_grade, d.grade, p.grade) as contract_grade,
+        coalesce(s.grade, d.grade, p.grade) as grade,
+        {%- for a in audiences %}
+        {%- set own = "coalesce(s.action_" ~ a ~ ", p.action_" ~ a ~ ", " ~ ("s.action_granted, p.action_granted, " if a == 'clear_names' else "") ~ "ga.action_" ~ (a if a != 'clear_names' else 'granted') ~ ")" %}
+        {%- if a == 'owner' %}
+        case when d.departments = 'none' then 'drop' else {{ own }} end as action_{{ a }},
+        {%- elif a in ['granted', 'clear_names'] %}
+        case when d.departments <> 'owner_and_granted' then 'drop' else {{ own }} end as action_{{ a }},
+        {%- else %}
+        {{ own }} as action_{{ a }},
+        {%- endif %}
+        {%- endfor %}
+        d.reads,
+        case when s.dataset is not null then 'from ' || s.dataset || '.' || s.column_name || ': ' || s.why
+             else p.why end as why
+    from {{ ref('derived_columns') }} d
+    left join datasets s on s.dataset = d.source_dataset and s.column_name = d.source_column
+    left join {{ ref('class_policy') }} p on p.class = d.class
+    left join {{ ref('grade_actions') }} ga on ga.grade = coalesce(d.grade, p.grade)
+),
+derived as (
+    select
+        b.dataset, b.position, b.column_name, b.label, b.class, b.detected_class, b.contract_grade,
+        coalesce((select max(r.grade) from derived_base r
+                  where r.dataset = b.dataset and r.column_name = any(string_to_array(b.reads, ' '))), b.grade) as grade,
+        {%- for a in audiences %}
+        case when b.reads is null or b.reads = '' then b.action_{{ a }}
+             when exists (select 1 from derived_base r where r.dataset = b.dataset
+                          and r.column_name = any(string_to_array(b.reads, ' ')) and r.action_{{ a }} = 'drop')
+             then 'drop' else 'keep' end as action_{{ a }},
+        {%- endfor %}
+        b.why
+    from derived_base b
+)
+select * from datasets
+union all
+select dataset, position, column_name, label, class, detected_class, contract_grade, grade,
+    action_city, action_owner, action_granted, action_town, action_village, action_clear_names, why
+from derived

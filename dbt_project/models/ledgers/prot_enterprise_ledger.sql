@@ -9,9 +9,9 @@ deaths as (
     {{ deaths_by_id() }}
 ),
 outside as (  -- floating people registered in another county (the county: its divisions' first 6 digits)
-    select distinct f.id_number
+    select distinct f.id_number, true as floating_outside
     from {{ ref('prot_floating_population') }} as f
-    where f.origin_division_code not in (select left(code, 6) from {{ source('governance', 'divisions') }})
+    where f.origin_division_code not in (select left(v.code, 6) from {{ source('governance', 'divisions') }} as v)
 ),
 l as (
     select
@@ -20,7 +20,7 @@ l as (
         e.status, e.established_on, e.address, e.division_code,
         upper(left(e.industry_code, 1)) as industry_section,
         d.died_on as legal_rep_died_on,
-        o.id_number is not null as legal_rep_floating_outside,
+        coalesce(o.floating_outside, false) as legal_rep_floating_outside,
         s.batch_date
     from {{ ref('prot_enterprise_registry') }} as e
     cross join state as s

@@ -2,8 +2,9 @@
     (household_registration) and the floating population (registered elsewhere, living here;
     a registered resident also in it stays one row, tagged floating) — with the ledger's base
     columns (ledgers/tags.yaml) and its tags at the city's precision (the exact age as of the
-    state's batch date). Birth date and gender of a floating person come from the identity
-    number (valid: the row rules checked it). Tokens are the datasets' own, so a ledger row
+    state's batch date). The floating population's delivery carries no birth date or gender, and
+    huiliu does not decode them from the identity number, whose birth segment every tier but the
+    owner masks: a person only in it has no age (docs/decisions.md). Tokens are the datasets' own, so a ledger row
     joins a person's records in every tier. Pipeline-only (schema protected): clear values. -#}
 with state as (
     select {{ ledger_batch_date() }} as batch_date
@@ -26,8 +27,7 @@ people as (
     union all
     select
         f.id_number, f.id_number_token, f.name,
-        case when substr(f.id_number, 17, 1) in ('1', '3', '5', '7', '9') then '1' else '2' end,
-        to_date(substr(f.id_number, 7, 8), 'YYYYMMDD'), f.division_code,
+        null, null::date, f.division_code,
         null, null, null, false, true
     from floating as f
     where not exists (select 1 from registered r where r.id_number = f.id_number)
@@ -60,7 +60,7 @@ l as (
         p.household_size::integer as household_size, p.is_registered, p.is_floating,
         d.died_on, x.disability_type, x.disability_grade,
         y.latest_subsidy_period,
-        (select max(period) from {{ ref('prot_elderly_subsidy') }}) as state_subsidy_period,
+        (select max(e.period) from {{ ref('prot_elderly_subsidy') }} as e) as state_subsidy_period,
         n.pension_status,
         s.batch_date
     from people as p

@@ -170,7 +170,9 @@ def _selected(rel: Relation, column: str, typ: str, selector: Mapping[str, Any],
         return False
     if "action" in selector and action not in selector["action"]:
         return False
-    if "type" in selector and not any(typ.startswith(t) for t in _types(selector["type"])):
+    # `text` picks text columns, not arrays of text (a ledger's tags: codes from configuration)
+    if "type" in selector and not any(typ.startswith(t) and typ.endswith("[]") == t.endswith("[]")
+                                      for t in _types(selector["type"])):
         return False
     if any(re.search(p, column) for p in selector.get("exclude", ())):
         return False
