@@ -1,17 +1,20 @@
 """The ledgers' tags: set exactly where they should be, never on look-alikes.
 
 Planted people and enterprises in a database of their own, delivered as batches (province and
-city), ingested and built by dbt up to protected.prot_person_ledger and prot_enterprise_ledger:
+city) and run through `huiliu run` (ingest, dbt, gates, publish): protected.prot_person_ledger and
+prot_enterprise_ledger hold them at full precision, the units' schemas as each policy allows:
 an 80-year-old beside one born in the year that makes them 80 but still 79, two elderly in one
 household beside one living alone, pension insurance ended (status 3) beside one in force, a
 subsidy for an earlier period only, a death record for someone else with the same name, and
-enterprises whose legal representative died, or whose namesake did. Tags are also refused
-before any run when ledgers/tags.yaml asks for what the whitelist forbids.
+enterprises whose legal representative died, or whose namesake did; three disabled persons of
+one type in one village, a small cell for a department that may not see them. Tags are also
+refused before any run when ledgers/tags.yaml asks for what the whitelist forbids.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,16 +22,11 @@ import psycopg
 import pytest
 import yaml
 from support.batchkit import csv_bytes, write_batch
-from support.runs import fresh_databases
-from support.staging import make_id, make_uscc, run_dbt
+from support.runs import HUILIU, fresh_databases, huiliu_env
+from support.staging import make_id, make_uscc
 
 from pipelines.contract import DATASETS
-from pipelines.govern.token_key import install_key
-from pipelines.ingest.batches import ingest_day
-from pipelines.ingest.schema import ensure_schemas, sync_divisions
-from pipelines.tiers.dbt import DBT_DIR
 from pipelines.tiers.ledgers import TAGS_FILE, LedgerError, load_ledgers
-from pipelines.topology import load_topology
 
 DAY = dt.date(2026, 11, 1)
 VILLAGE = "330683001002"
@@ -47,6 +45,8 @@ PEOPLE = {
     "p15": ("钱八", "20101102", "H4"),  # still 15
     "p85": ("孙九", "19410101", "H5"),  # a death record
     "p60": ("孙十", "19660101", "H5"),  # 60 on 1 Jan
+    "d1": ("吴一", "19900101", "H6"),  # with p59, the village's three disabled persons of type 4
+    "d2": ("吴二", "19920101", "H6"),
 }
 FLOATING = {"f1": ("周一", "19900307")}
 SAME_NAME_DEAD = ("李三", "19300101")  # dead, not in the ledger: p79's namesake
@@ -61,6 +61,8 @@ EXPECTED = {
     "p15": set(),
     "p85": {"aged_80_plus", "aged_60_plus", "deceased"},
     "p60": {"aged_60_plus"},
+    "d1": {"disabled", "uninsured_16_59"},
+    "d2": {"disabled", "uninsured_16_59"},
     "f1": {"floating"},
 }
 
@@ -87,14 +89,16 @@ def rows(dataset: str, records: list[dict[str, str]]) -> bytes:
 def _deliver(landing: Path) -> None:
     d = DAY.isoformat()
     household = [{"id_number": ident(k), "name": n, "gender": "1", "birth_date": f"{b[:4]}-{b[4:6]}-{b[6:]}",
-                  "ethnicity": "01", "household_id": h, "relation_to_head": "02", "address": "嵊州市某村",
+                  "ethnicity": "01", "household_id": f"330683{int(h[1:]):08d}", "relation_to_head": "02",
+                  "address": "嵊州市某村",
                   "division_code": VILLAGE, "phone": "", "updated_at": TS} for k, (n, b, h) in PEOPLE.items()]
     insurance = [{"op": "I", "id_number": ident(k), "name": PEOPLE[k][0], "insurance_type": t, "status": s,
                   "started_on": "2015-01-01", "division_code": VILLAGE, "updated_at": TS}
                  for k, t, s in (("p30", "120", "1"), ("p59", "110", "3"), ("p16", "310", "1"))]
-    disability = [{"certificate_no": ident("p59") + "42", "id_number": ident("p59"), "name": PEOPLE["p59"][0],
-                   "disability_type": "4", "disability_grade": "2", "division_code": VILLAGE,
-                   "issued_on": "2020-01-01", "updated_at": TS}]
+    disability = [{"certificate_no": ident(k) + "42", "id_number": ident(k), "name": PEOPLE[k][0],
+                   "disability_type": "4", "disability_grade": g, "division_code": VILLAGE,
+                   "issued_on": "2020-01-01", "updated_at": TS}
+                  for k, g in (("p59", "2"), ("d1", "3"), ("d2", "4"))]
     enterprises = [{"uscc": make_uscc(f"91330683MA2BCD{n:03d}"), "enterprise_name": f"嵊州市某{n}有限公司",
                     "legal_rep_name": rep_name, "legal_rep_id_number": rep_id, "legal_rep_phone": "13800138000",
                     "registered_capital": "100.5", "industry_code": "c1234", "status": status,
@@ -126,25 +130,27 @@ def _deliver(landing: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def ledger(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict]]:
+def published(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The planted day run through `huiliu run` in a database of its own; yields its URL."""
     landing = tmp_path_factory.mktemp("ledger_landing")
     _deliver(landing)
-    with fresh_databases(warehouse_url, "ledgers") as (url,), psycopg.connect(url, autocommit=True) as conn:
-        ensure_schemas(conn)
-        sync_divisions(conn, load_topology())
-        install_key(conn, KEY)
-        outcomes = ingest_day(conn, landing, DAY)
-        assert {o.status for o in outcomes} == {"loaded"}, [(o.path, o.reason) for o in outcomes]
-        result = run_dbt(url, "build", "--select", "+prot_person_ledger", "+prot_enterprise_ledger",
-                         "--exclude-resource-type", "unit_test",
-                         target_dir=DBT_DIR / "target" / "pytest_ledgers")
-        assert result.returncode == 0, result.stdout[-4000:]
-        yield {"person": _rows(conn, "prot_person_ledger", "id_number"),
-               "enterprise": _rows(conn, "prot_enterprise_ledger", "uscc")}
+    with fresh_databases(warehouse_url, "ledgers") as (url,):
+        run = subprocess.run([HUILIU, "run", "--landing", str(landing), "--date", DAY.isoformat()],
+                             capture_output=True, text=True, timeout=900,
+                             env=huiliu_env(url, HUILIU_TOKEN_KEY=KEY.decode()))
+        assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+        yield url
+
+
+@pytest.fixture(scope="module")
+def ledger(published: str) -> Iterator[dict[str, dict]]:
+    with psycopg.connect(published, autocommit=True) as conn:
+        yield {"person": _rows(conn, "protected.prot_person_ledger", "id_number"),
+               "enterprise": _rows(conn, "protected.prot_enterprise_ledger", "uscc")}
 
 
 def _rows(conn: psycopg.Connection, relation: str, key: str) -> dict[str, dict]:
-    cur = conn.execute(f"SELECT * FROM protected.{relation}")
+    cur = conn.execute(f"SELECT * FROM {relation}")
     cols = [c.name for c in cur.description]
     return {r[cols.index(key)]: dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
 
@@ -171,7 +177,8 @@ def test_ages_count_from_the_batch_date_and_below_the_city_from_the_birth_year(l
     ledger = ledger["person"]
     p79, f1 = ledger[ident("p79")], ledger[ident("f1")]
     assert (p79["age"], p79["age_by_year"]) == (79, 80)
-    assert (f1["birth_date"], f1["gender"], f1["is_registered"]) == (dt.date(1990, 3, 7), "1", False)
+    # the floating population's delivery has no birth date: none is decoded from the identity number
+    assert (f1["birth_date"], f1["age"], f1["gender"], f1["is_registered"]) == (None, None, None, False)
     assert ledger[ident("p59")]["pension_status"] == "3" and ledger[ident("p30")]["pension_status"] == "1"
     assert {r["household_size"] for k, r in ((k, ledger[ident(k)]) for k in ("p79", "p75"))} == {2}
 
@@ -202,3 +209,63 @@ def test_a_tag_is_graded_by_the_columns_it_reads():
     assert tags["aged_80_plus"].grade == 2  # age comes from the birth date (L2)
     assert tags["disabled"].grade == 4 and tags["deceased"].grade == 4  # health and death details
     assert tags["uninsured_16_59"].columns == ("age", "is_registered", "pension_status")
+
+
+def _columns(conn: psycopg.Connection, schema: str, relation: str) -> set[str]:
+    return {r[0] for r in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+        (schema, relation)).fetchall()}
+
+
+def test_units_read_the_ledgers_as_their_policy_allows(published, ledger):
+    village = f"village_{VILLAGE}"
+    with psycopg.connect(published, autocommit=True) as conn:
+        rows = _rows(conn, f"{village}.person_ledger", "id_number_token")
+        assert len(rows) == len(EXPECTED)
+        clear = {k: ledger["person"][ident(k)] for k in EXPECTED}
+        seen = {k: rows[r["id_number_token"]] for k, r in clear.items()}
+        # below the owner, ages (and the tags over them) count from the birth year: p79 is 80 there
+        # and p15 is 16, so both get what their birth year says; everyone else as at full precision
+        by_year = EXPECTED | {"p79": {"aged_80_plus", "aged_60_plus"}, "p15": {"uninsured_16_59"}}
+        assert (seen["p79"]["age"], seen["p79"]["tag_aged_80_plus"], seen["p15"]["age"]) == (80, True, 16)
+        assert {k: set(r["tags"]) for k, r in seen.items()} == by_year
+        assert "birth_date" not in _columns(conn, village, "person_ledger")
+        for k, r in seen.items():  # names and identity numbers masked, never clear
+            assert r["name"] != clear[k]["name"] and r["id_number"] != clear[k]["id_number"]
+        # a department sees what its access covers: gaj owns household and floating data, not the
+        # disability, death, subsidy or insurance details; tjj is granted household data only
+        gaj, tjj = _columns(conn, "dept_gaj", "person_ledger"), _columns(conn, "dept_tjj", "person_ledger")
+        assert {"is_floating", "tag_floating", "tag_aged_80_plus"} <= gaj
+        assert not {"disability_type", "died_on", "pension_status", "tag_disabled", "tag_deceased"} & gaj
+        assert "is_floating" not in tjj and "tag_floating" not in tjj and "tag_living_alone_60_plus" in tjj
+        assert not _columns(conn, "dept_rsj", "person_ledger")  # no household data, no person ledger
+        scjgj = _columns(conn, "dept_scjgj", "enterprise_ledger")
+        assert "tag_active" in scjgj and not {"legal_rep_died_on", "tag_legal_rep_dead"} & scjgj
+        city = {r["uscc"]: set(r["tags"]) for r in _rows(conn, "city.enterprise_ledger", "uscc").values()}
+        assert sorted(map(sorted, city.values())) == sorted(map(sorted, ENTERPRISE_TAGS.values()))
+
+
+def test_a_small_cell_is_suppressed_for_a_department_that_may_not_see_the_rows(published):
+    town = VILLAGE[:9] + "000"
+    with psycopg.connect(published, autocommit=True) as conn:
+        def cells(schema: str, code: str) -> dict[str, object]:
+            return dict(conn.execute(
+                f"SELECT category, value FROM {schema}.population_profile "
+                "WHERE division_code = %s AND measure = 'disabled'", (code,)).fetchall())
+        assert cells("city", VILLAGE) == {"4": 3, "合计": 3}
+        assert cells(f"village_{VILLAGE}", VILLAGE) == {"4": 3, "合计": 3}  # the village sees its rows
+        assert cells("dept_gaj", VILLAGE) == {"4": None, "合计": None}  # dept_gaj has no disability grant
+        assert set(cells("dept_gaj", town).values()) == {None}
+        assert cells("dept_gaj", VILLAGE) and conn.execute(
+            "SELECT value FROM dept_gaj.population_profile WHERE division_code = %s AND measure = 'population' "
+            "AND category = '合计'", (VILLAGE,)).fetchone()[0] == len(PEOPLE)  # its own data in full
+        # no published total gives a suppressed cell back: wherever a cell of a measure is
+        # suppressed, its division's total is too, and no town row of that measure is published
+        leaks = conn.execute(
+            "SELECT p.division_code, p.measure FROM dept_gaj.population_profile p "
+            "WHERE p.suppressed AND p.category <> '合计' AND EXISTS ("
+            "  SELECT 1 FROM dept_gaj.population_profile t "
+            "  WHERE t.measure = p.measure AND t.category = '合计' AND t.value IS NOT NULL"
+            "  AND (t.division_code = p.division_code OR t.division_code = left(p.division_code, 9) || '000'))"
+        ).fetchall()
+        assert leaks == []

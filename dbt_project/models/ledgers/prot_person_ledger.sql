@@ -12,7 +12,8 @@ with state as (
 registered as (
     select
         h.id_number, h.id_number_token, h.name, h.gender, h.birth_date, h.division_code,
-        h.household_id, h.household_id_token,
+        h.household_id,
+        privacy.token(h.household_id) as household_id_token,  -- whatever the catalog does with household_id
         count(*) over (partition by h.household_id) as household_size
     from {{ ref('prot_household_registration') }} as h
 ),
