@@ -53,7 +53,7 @@ def test_dagster_definitions_validate_passes():
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
 
 
-FLOW = ("ingest", "staging", "governance", "ledgers", "tiers", "publish")
+FLOW = ("ingest", "staging", "governance", "ledgers", "topics", "tiers", "publish")
 
 
 def test_every_edge_flows_forward_through_the_groups():

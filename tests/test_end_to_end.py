@@ -22,8 +22,8 @@ from support.db import reset_warehouse
 
 from huiliu_dev.generate import generate
 from pipelines.contract import DATASETS
+from pipelines.derived import RELATIONS
 from pipelines.runner import run_batch_date
-from pipelines.tiers.ledgers import LEDGERS
 
 PEOPLE, SEED = 1500, 11
 D1, D2, D3, D4 = (dt.date(2026, 11, d) for d in (1, 2, 3, 4))
@@ -105,7 +105,7 @@ def test_kept_aside_rows_hold_no_raw_values(db):
 def test_the_protected_layer_is_read_by_the_pipeline_only(db):
     """protected.prot_* hold clear identity numbers beside their tokens: no unit, not the auditor."""
     tables = {r[0] for r in db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'protected'")}
-    assert tables == {f"prot_{d}" for d in (*DATASETS, *LEDGERS)}  # the datasets and the ledgers
+    assert tables == {f"prot_{d}" for d in RELATIONS}  # the datasets, the ledgers and the topic libraries
     columns = {r[0] for r in db.execute(
         "SELECT column_name FROM information_schema.columns "
         "WHERE table_schema = 'protected' AND table_name = 'prot_household_registration'")}

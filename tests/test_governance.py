@@ -21,6 +21,8 @@ from pipelines.contract import DATASETS, id_check_char
 from pipelines.ingest.batches import ingest_day
 from pipelines.ingest.schema import ensure_schemas, sync_divisions
 from pipelines.runner import run_batch_date
+from pipelines.tiers.derived_catalog import seed_rows
+from pipelines.tiers.ledgers import load_ledgers
 from pipelines.topology import load_topology
 
 DAY = dt.date(2026, 11, 1)
@@ -58,8 +60,9 @@ def test_catalog_lists_every_column_with_class_grade_and_actions(built):
         "SELECT dataset, column_name, label, class, grade, action_city, action_owner, "
         "action_granted, action_town, action_village FROM governance.column_catalog"
     ).fetchall()
+    derived = {(r["relation"], r["column_name"]) for r in seed_rows(load_ledgers())}
     assert {(r[0], r[1]) for r in rows} == {
-        (d.name, c) for d in DATASETS.values() for c in d.column_names}
+        (d.name, c) for d in DATASETS.values() for c in d.column_names} | derived
     actions = {"keep", "mask", "token", "generalize", "drop"}
     for r in rows:
         assert r[2] and r[3] and 1 <= r[4] <= 4 and set(r[5:]) <= actions, r

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.contract import DATASETS
+from pipelines.derived import RELATIONS
 from pipelines.gates.reconcile import reconciliation_gate
 from pipelines.naming import NamingError, checked, ident, source_name, version_number, version_schema
 from pipelines.publish.build import BuiltVersion
@@ -31,7 +31,7 @@ def test_every_unit_has_a_schema_named_as_the_contract_says(shengzhou):
     assert "city" in schemas and "dept_gaj" in schemas
     assert "town_330683100" in schemas and "village_330683100201" in schemas
     for u in layout.of_tier("town") + layout.of_tier("village") + layout.of_tier("city"):
-        assert [v.dataset for v in u.views] == list(DATASETS)  # all seven, with or without data
+        assert [v.dataset for v in u.views] == list(RELATIONS)  # the seven, ledgers, topics; data or not
 
 
 def test_audiences_and_filters_follow_the_policy(shengzhou):
@@ -39,7 +39,8 @@ def test_audiences_and_filters_follow_the_policy(shengzhou):
     city = layout.unit("city")
     assert {(v.audience, v.filter.kind) for v in city.views} == {("city", "all")}
     gaj = {v.dataset: v.audience for v in layout.unit("dept_gaj").views}
-    assert gaj == {"household_registration": "owner", "floating_population": "owner"}
+    assert gaj == {"household_registration": "owner", "floating_population": "owner",  # with household data:
+                   "person_ledger": "owner", "population_profile": "owner"}
     wjj = {v.dataset: v.audience for v in layout.unit("dept_wjj").views}
     assert wjj == {"elderly_subsidy": "granted", "death_records": "granted"}
     assert layout.unit("dept_fgj").views == ()  # no dataset: an empty schema
@@ -54,7 +55,8 @@ def test_audiences_and_filters_follow_the_policy(shengzhou):
 def test_expired_grants_stop_applying(shengzhou):
     before = plan_layout(shengzhou, dt.date(2026, 1, 15))
     after = plan_layout(shengzhou, DAY)
-    assert [v.dataset for v in before.unit("dept_sxj").views] == ["enterprise_registry"]
+    assert [v.dataset for v in before.unit("dept_sxj").views] == [
+        "enterprise_registry", "enterprise_ledger", "enterprise_profile"]  # the ledger comes with the grant
     assert after.unit("dept_sxj").views == ()
     late = plan_layout(shengzhou, dt.date(2027, 4, 1))  # the village's clear_names grant has expired
     assert {v.audience for v in late.unit("village_330683100201").views} == {"village"}
@@ -67,7 +69,7 @@ def test_sources_know_which_unit_filters_read_them(shengzhou):
     assert sources["city__household_registration"] == {"all"}
     assert sources["clear_names__elderly_subsidy"] == {"village"}
     assert "clear_names__household_registration" not in sources  # nobody reads it: not copied
-    assert len(sources) <= 6 * len(DATASETS)
+    assert len(sources) <= 6 * len(RELATIONS)
 
 
 def test_a_unit_filter_is_a_literal_of_a_validated_code():

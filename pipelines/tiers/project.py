@@ -22,7 +22,7 @@ from pipelines.tiers.ledgers import require_current
 
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
 
-# Asset groups read as the architecture: ingest → staging → governance → ledgers → tiers → publish. The
+# Asset groups read as the architecture: ingest → staging → governance → ledgers → topics → tiers → publish. The
 # protected models (tokens computed with the catalog's policy) govern, they do not stage.
 _GROUP_BY_FOLDER = {"staging": "staging", "intermediate": "staging", "governance": "governance",
                     "privacy": "governance", "protected": "governance"}
