@@ -10,6 +10,7 @@ from pathlib import Path
 
 # warehouse.md: 0 published in full, 1 nothing published, 2 published but something held back
 EXIT_OK, EXIT_NOTHING_PUBLISHED, EXIT_SOME_HELD_BACK = 0, 1, 2
+EXIT_REFUSED = 1  # `huiliu report`: the unit may not have that form (the reason on stderr)
 
 
 def batch_date_arg(text: str) -> dt.date:
@@ -105,6 +106,34 @@ def cmd_rotate_key(_: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _names(text: str | None) -> list[str] | None:
+    """'a,b' → ['a', 'b'] (each name is validated where it is used)."""
+    return None if text is None else [n.strip() for n in text.split(",") if n.strip()]
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    # only what a form needs: the whole command in about a second (no Dagster, dbt or pandas)
+    from pipelines.forms.errors import Refused
+    from pipelines.forms.report import list_templates, run_report
+
+    try:
+        if args.list:
+            if args.out or args.tags or args.columns:
+                raise Refused("--list takes --unit only")
+            for a in list_templates(args.unit):
+                print(f"{a.code}\t{a.title}" + (f"\tnot available: {a.why_not}" if a.why_not else ""))
+            return EXIT_OK
+        if not args.out:
+            raise Refused("--out FILE.xlsx|.csv is required")
+        result = run_report(args.unit, Path(args.out), template_code=args.template, ledger=args.ledger,
+                            tags=_names(args.tags) or (), columns=_names(args.columns))
+    except Refused as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(result.render())
+    return EXIT_OK
+
+
 def _absent(message: str) -> int:
     print(message, file=sys.stderr)
     return EXIT_NOTHING_PUBLISHED
@@ -130,6 +159,17 @@ def build_parser() -> argparse.ArgumentParser:
                      help="publish DATASET although it has far fewer rows than published (recorded in "
                      "governance.accepted_drops); repeatable")
     run.set_defaults(func=cmd_run)
+
+    rep = sub.add_parser("report", help="write a unit's form (基层一张表) as that unit's role sees it")
+    rep.add_argument("--unit", required=True, metavar="SCHEMA", help="the unit (its schema, e.g. village_…)")
+    what = rep.add_mutually_exclusive_group(required=True)
+    what.add_argument("--template", metavar="CODE", help="a template of reports/*.yaml")
+    what.add_argument("--ledger", metavar="NAME", help="a custom form of person_ledger or enterprise_ledger")
+    what.add_argument("--list", action="store_true", help="list the templates the unit may run")
+    rep.add_argument("--tags", metavar="T,…", help="with --ledger: rows carrying every one of these tags")
+    rep.add_argument("--columns", metavar="C,…", help="with --ledger: these columns, in order")
+    rep.add_argument("--out", metavar="FILE", help="FILE.xlsx or FILE.csv")
+    rep.set_defaults(func=cmd_report)
 
     sub.add_parser("rotate-key", help="re-key every token in one publish (HUILIU_TOKEN_KEY holds the new key)"
                    ).set_defaults(func=cmd_rotate_key)

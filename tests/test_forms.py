@@ -192,7 +192,7 @@ def test_every_export_is_recorded_with_the_os_user_and_rows(url: str, tmp_path: 
                             ).fetchone()[0]
     assert row == (getpass.getuser(), VILLAGE, login_role(VILLAGE, url.rsplit("/", 1)[1]), "floating",
                    "person_ledger", ["floating"], 2, str(out.resolve()))
-    assert not public
+    assert not public and out.stat().st_mode & 0o077 == 0  # the form is its owner's alone
 
 
 def test_the_unit_connection_is_that_unit_and_nothing_more(url: str) -> None:
