@@ -48,6 +48,7 @@ chromium:
 BENCH_PEOPLE ?= 1000000
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_pipeline.py --people $(BENCH_PEOPLE)
+	$(BIN)/python benchmarks/bench_forms.py
 	@test ! -f benchmarks/bench_publish.py || $(BIN)/python benchmarks/bench_publish.py
 	$(BIN)/python benchmarks/bench_streaming.py
 

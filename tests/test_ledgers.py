@@ -269,3 +269,50 @@ def test_a_small_cell_is_suppressed_for_a_department_that_may_not_see_the_rows(p
             "  AND (t.division_code = p.division_code OR t.division_code = left(p.division_code, 9) || '000'))"
         ).fetchall()
         assert leaks == []
+
+
+def _as_form(value: object, labels: dict[str, str]) -> object:
+    """A value as a form shows it: tags by their labels, booleans 是/否, dates as dates."""
+    if isinstance(value, list):
+        return "、".join(labels.get(v, v) for v in value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return value
+
+
+def test_a_villages_forms_hold_what_its_role_reads_and_nothing_it_may_not(published, tmp_path):
+    import openpyxl
+
+    from pipelines.forms.errors import Refused
+    from pipelines.forms.report import run_report
+    from pipelines.forms.templates import load_templates
+
+    village = f"village_{VILLAGE}"
+    templates = load_templates()
+    labels = {t.code: t.label for t in load_ledgers()["person_ledger"].tags}
+    for code in ("aged_80_plus", "disabled"):
+        t = templates[code]
+        out = run_report(village, tmp_path / f"{code}.xlsx", template_code=code, url=published)
+        sheet = openpyxl.load_workbook(out.path, read_only=True).active
+        values = list(sheet.values)
+        header = next(i for i, r in enumerate(values) if r and r[0] == "姓名")
+        got = sorted((tuple(r) for r in values[header + 1:]), key=str)
+        with psycopg.connect(published, autocommit=True) as conn:  # the same rows, as the village's role
+            conn.execute(f"SET ROLE {village}")
+            where = " AND ".join(f"tag_{tag}" for tag in t.tags)
+            rows = conn.execute(f"SELECT {', '.join(t.columns)} FROM {village}.{t.ledger} WHERE {where}"
+                                ).fetchall()
+        want = sorted((tuple(_as_form(v, labels) for v in r) for r in rows), key=str)
+        assert got == want and out.rows == len(rows) > 0, code
+    # 3 disabled persons; p79 is 80 by birth year, so the village's 高龄 list has p80, p85 and p79
+    assert (run_report(village, tmp_path / "a.csv", template_code="aged_80_plus", url=published).rows,
+            run_report(village, tmp_path / "d.csv", template_code="disabled", url=published).rows) == (3, 3)
+    with pytest.raises(Refused, match="birth_date"):  # in the ledger, published to no unit
+        run_report(village, tmp_path / "x.xlsx", ledger="person_ledger", columns=["name", "birth_date"],
+                   url=published)
+    with pytest.raises(Refused, match="person_ledger"):  # dept_rsj has no household data, so no ledger
+        run_report("dept_rsj", tmp_path / "y.xlsx", template_code="aged_80_plus", url=published)
+    with psycopg.connect(published, autocommit=True) as conn:
+        recorded = conn.execute("SELECT unit, template, rows FROM governance.report_exports ORDER BY export_id"
+                                ).fetchall()
+    assert recorded[:2] == [(village, "aged_80_plus", 3), (village, "disabled", 3)]
