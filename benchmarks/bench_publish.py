@@ -32,7 +32,7 @@ from pipelines.warehouse import database_url, drop_database, ensure_database, wi
 
 DAY = dt.date(2026, 11, 23)
 DATABASE = "huiliu_bench_publish"
-SHARE = {  # rows of each dataset per household_registration row
+SHARE = {  # rows of each relation per household_registration row
     "household_registration": 1.0,
     "floating_population": 0.2,
     "social_insurance": 0.6,
@@ -40,6 +40,10 @@ SHARE = {  # rows of each dataset per household_registration row
     "disability_certificates": 0.03,
     "elderly_subsidy": 0.15,
     "death_records": 0.02,
+    "person_ledger": 1.05,  # the ledgers and topic libraries are published like the datasets
+    "enterprise_ledger": 0.1,
+    "population_profile": 0.02,
+    "enterprise_profile": 0.01,
 }
 
 

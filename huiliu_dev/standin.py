@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 import psycopg
 from psycopg import sql
 
-from pipelines.contract import DATASETS
+from pipelines.derived import RELATIONS, relation_label
 from pipelines.naming import AUDIENCES, BUILD_SCHEMA, ident, source_name
 from pipelines.topology import Topology
 
@@ -41,10 +41,11 @@ def standin_columns(audience: str) -> list[tuple[str, str, str, str]]:
 
 
 def planted_counts(topology: Topology, seed: int = 1, *, scale: int = 1) -> dict[str, dict[str, int]]:
-    """dataset → division code → rows: 0–6 per village (some villages empty), 1–3 per town code."""
+    """relation → division code → rows: 0–6 per village (some villages empty), 1–3 per town code;
+    the ledgers and topic libraries too (the layout reads them like the datasets)."""
     rng = random.Random(seed)
     out: dict[str, dict[str, int]] = {}
-    for d in DATASETS:
+    for d in RELATIONS:
         per = {v.code: rng.choice((0, 1, 2, 3, 4, 5, 6)) * scale for v in topology.villages}
         per.update({t.code + "000": rng.choice((1, 2, 3)) * scale for t in topology.towns})
         out[d] = per
@@ -99,7 +100,7 @@ def create_standin(conn: psycopg.Connection, per_division: Mapping[str, Mapping[
                 select = sql.SQL(", ").join(
                     sql.SQL("({})::{} AS {}").format(sql.SQL(e), sql.SQL(t), ident(n)) for n, t, e, _ in cols)
                 conn.execute(sql.SQL("CREATE TABLE {} AS SELECT {} FROM standin_base r").format(target, select))
-                label = DATASETS[dataset].label
+                label = relation_label(dataset)
                 conn.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(
                     target, sql.Literal(f"{label}（{audience} 策略，替身数据）")))
                 for n, _, _, comment in cols:

@@ -26,6 +26,7 @@ from psycopg import errors, sql
 
 from huiliu_dev.standin import create_standin, planted_counts
 from pipelines.contract import DATASETS
+from pipelines.derived import RELATIONS
 from pipelines.gates.base import GateFailed
 from pipelines.lock import describe_holder
 from pipelines.naming import AUDIENCES
@@ -215,12 +216,13 @@ def test_the_build_is_adopted_not_copied_unless_asked(county: County):
         options = conn.execute("SELECT reloptions FROM pg_class WHERE oid = %s::regclass",
                                (f"{moved.schema}.village__{HR}",)).fetchone()[0]
     assert sorted(moved.built.moved) == sorted(moved.layout.sources)
-    assert left == {f"{a}__{d}" for a in AUDIENCES for d in DATASETS} - set(moved.layout.sources)
+    assert left == {f"{a}__{d}" for a in AUDIENCES for d in RELATIONS} - set(moved.layout.sources)
     assert "autovacuum_enabled=false" in options  # immutable; autovacuum would only hold locks
     copied = county.publish(adopt="copy")
     assert copied.built.moved == []
     with county.connect() as conn:
-        assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'tiers'").fetchone()[0] == 42
+        tiers = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'tiers'").fetchone()[0]
+        assert tiers == 6 * len(RELATIONS)
         assert _count(conn, VILLAGE, HR) == county.village_total(HR, "330683001002")
 
 
@@ -255,7 +257,7 @@ def test_sample_roles_read_their_schema_and_nothing_else(county: County):
                 assert leaked == [], f"{role} can read {leaked[:5]}"
             finally:
                 conn.execute("RESET ROLE")
-        assert len(by_schema["tiers"]) == 42 and len(by_schema["published"]) > 30
+        assert len(by_schema["tiers"]) == 6 * len(RELATIONS) and len(by_schema["published"]) > 30
 
 
 def test_security_barrier_keeps_a_leaky_function_blind(county: County):
@@ -439,7 +441,7 @@ def test_failure_before_the_switch_leaves_everything_published(county: County):
         versions = [r[0] for r in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname ~ '^version_'")]
         assert len(versions) == 1  # the failed build is gone …
         back = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'tiers'").fetchone()[0]
-        assert back == 42  # … and its adopted tables are back in tiers, as dbt left them
+        assert back == 6 * len(RELATIONS)  # … and its adopted tables are back in tiers, as dbt left them
     assert _lock_is_free(county.url)
 
 
@@ -684,7 +686,8 @@ def test_another_county_publishes_by_configuration_alone(warehouse_url: str, mon
         with small.connect() as conn:  # nothing published: no placeholder, no unit view, the build given back
             views = "SELECT count(*) FROM pg_views WHERE schemaname ~ '^(published|city|dept_|town_|village_)'"
             assert conn.execute(views).fetchone()[0] == 0
-            assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'tiers'").fetchone()[0] == 42
+            tiers = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'tiers'").fetchone()[0]
+        assert tiers == 6 * len(RELATIONS)
         outcome = small.publish()
         assert all(g.passed for g in outcome.gates)
         with small.connect() as conn:
