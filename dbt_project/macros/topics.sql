@@ -42,3 +42,13 @@ from marked as m
 {%- if v is none -%}{{ exceptions.raise_compiler_error("seeds/small_cells.csv has no threshold for " ~ topic) }}{%- endif -%}
 {{ return(v | int) }}
 {%- endmacro %}
+
+{#- Each row of CTE `rows` in its village (not for a town-level code) and in its town (town9 + 000):
+    the two levels a topic library counts at, as `unit_code` and `division_level`. -#}
+{% macro in_village_and_town(rows) -%}
+select r.*, r.division_code as unit_code, 'village' as division_level
+from {{ rows }} as r where right(r.division_code, 3) <> '000'
+union all
+select r.*, left(r.division_code, 9) || '000', 'town'
+from {{ rows }} as r
+{%- endmacro %}

@@ -7,11 +7,7 @@ with enterprises as (
     from {{ ref('prot_enterprise_ledger') }} as e
 ),
 placed as (  -- each enterprise in its village (not for town-level codes) and in its town
-    select e.*, e.division_code as unit_code, 'village' as division_level
-    from enterprises as e where right(e.division_code, 3) <> '000'
-    union all
-    select e.*, left(e.division_code, 9) || '000', 'town'
-    from enterprises as e
+    {{ in_village_and_town('enterprises') }}
 ),
 cells as (
     select unit_code, division_level, 'enterprises' as measure, '企业数' as measure_label,

@@ -12,11 +12,7 @@ with people as (
     from {{ ref('prot_person_ledger') }} as l
 ),
 placed as (  -- each person in their village (not for town-level codes) and in their town
-    select p.*, p.division_code as unit_code, 'village' as division_level
-    from people as p where right(p.division_code, 3) <> '000'
-    union all
-    select p.*, left(p.division_code, 9) || '000', 'town'
-    from people as p
+    {{ in_village_and_town('people') }}
 ),
 cells as (
     select unit_code, division_level, 'population' as measure, '户籍人口' as measure_label,
