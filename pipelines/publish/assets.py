@@ -27,10 +27,11 @@ from pipelines.gates.checks import check_results, check_specs, value_quality_res
 from pipelines.govern.token_key import key_withheld
 from pipelines.naming import TIERS
 from pipelines.publish import report
+from pipelines.publish.layout import Layout
 from pipelines.publish.run import PublishOutcome, publish
 from pipelines.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.tiers import parse_cache
-from pipelines.tiers.specs import DBT_TIERS_ARGS, TIER_KEYS, tier_specs
+from pipelines.tiers.specs import TIER_KEYS, tier_build_args, tier_specs
 from pipelines.topology import load_topology
 
 PUBLISH_KEY = dg.AssetKey(["publish", "warehouse"])
@@ -103,12 +104,13 @@ def publish_warehouse(context: dg.AssetExecutionContext, config: PublishConfig, 
     os.environ.update(warehouse.dbt_env())
     warm_up_in_background()  # Great Expectations' import overlaps dbt's build of the tiers
 
-    def build_tiers() -> None:
-        context.log.info("dbt " + " ".join(DBT_TIERS_ARGS))
+    def build_tiers(layout: Layout) -> None:
+        args = tier_build_args(s.name for s in layout.relations)
+        context.log.info(f"dbt build of the {len(layout.relations)} tier relations the layout reads")
         url = warehouse.resolved_url()
         target = parse_cache.new_target("publish_tiers", url)
         with key_withheld():  # dbt's process starts without the token key
-            invocation = dbt.cli(DBT_TIERS_ARGS, target_path=target)
+            invocation = dbt.cli(args, target_path=target)
         invocation.wait()  # raises when dbt failed
         parse_cache.keep(target, url)
 

@@ -112,7 +112,7 @@ def publish(
     day: dt.date | None = None,
     run_id: str | None = None,
     batch_dates: Sequence[dt.date] | None = None,
-    build_tiers: Callable[[], None] | None = None,
+    build_tiers: Callable[[Layout], None] | None = None,
     gates: Sequence[Gate] = DEFAULT_GATES,
     lock_wait: float | None = None,
     switch_wait_seconds: float = 60.0,
@@ -124,8 +124,8 @@ def publish(
 ) -> PublishOutcome:
     """Build, gate and publish every tier of `topology` into the database at `url`.
 
-    `build_tiers` runs the unpublished build (dbt) inside the lock; `gates` decide; grants
-    are judged on `day` (default: today in the county); `before_switch` is a hook for tests
+    `build_tiers` runs the unpublished build (dbt) of the layout's sources inside the lock; `gates`
+    decide; grants are judged on `day` (default: today in the county); `before_switch` is a hook for tests
     and operators (an exception there behaves like any failure before the switch). `adopt`
     moves dbt's tables into the version (default) or copies them; `workers` connections
     index, analyse and count them in parallel. A dataset over its value-quality threshold or
@@ -139,13 +139,13 @@ def publish(
     with PublishLock(url, wait=lock_wait, label=label, log=log) as lock, \
             psycopg.connect(url, autocommit=True, application_name=label[:60]) as conn:
         timings["lock wait"] = lock.waited
+        layout = plan_layout(topology, day)
         if build_tiers is not None:
             t = time.monotonic()
-            build_tiers()
+            build_tiers(layout)
             timings["dbt build tiers"] = time.monotonic() - t
         ensure_publish_log(conn)
         drop_stale_versions(conn, keep=set(), give_back=True, log=log)  # leftovers of a publish that died
-        layout = plan_layout(topology, day)
         holds = decide_holds(conn, accept_drop=accept_drop, run_id=run_id, accepted_by=getpass.getuser())
         for hold in holds.held.values():
             log(f"held {hold.dataset} ({hold.cause}): {hold.reason}")

@@ -1,13 +1,14 @@
 """The four tier assets (city, department, town, village) and the dbt build that makes them.
 
-The 42 tier models (`<audience>__<dataset>`) are built by one `dbt build` inside the publish
-step, under its advisory lock; Dagster shows them as one asset per tier, downstream of
+The tier models (`<audience>__<relation>`) that the day's layout reads are built by one `dbt build`
+inside the publish step, under its advisory lock; Dagster shows them as one asset per tier, downstream of
 whatever dbt's models/tiers read (taken from the manifest, so the graph follows the SQL).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 import dagster as dg
 
@@ -17,6 +18,15 @@ from pipelines.naming import TIERS
 TIERS_PATH = "models/tiers/"
 TIERS_SELECTION = "path:models/tiers"
 DBT_TIERS_ARGS = ["build", "--select", TIERS_SELECTION, "--exclude-resource-type", "unit_test"]
+
+
+def tier_build_args(sources: Iterable[str]) -> list[str]:
+    """`dbt build` of the tier models some unit reads, and no other: an audience's copy that no
+    unit's view reads today (a clear_names ledger, say) would cost a table and its tests each run."""
+    names = sorted(set(sources))
+    if not names:
+        raise ValueError("no tier relation to build: the layout reads none")
+    return ["build", "--select", *names, "--exclude-resource-type", "unit_test"]
 TIER_KEYS = {tier: dg.AssetKey(["tiers", tier]) for tier in TIERS}
 _CURRENT_STATE = [dg.AssetKey(["intermediate", f"int_{d}__current"]) for d in DATASETS]
 

@@ -27,7 +27,7 @@ OTHER_VILLAGE = "village_330683001003"
 
 
 def _republish(published):
-    def build_tiers() -> None:
+    def build_tiers(_layout: object) -> None:
         proc = dbt.run(DBT_TIERS_ARGS, published.url)
         assert proc.returncode == 0, proc.stdout[-2000:]
 
