@@ -69,6 +69,7 @@ lint: $(STAMP)
 	$(BIN)/python -m pipelines.tiers.contract_macro --check
 	$(BIN)/python -m pipelines.tiers.quality_macro --check
 	$(BIN)/python -m pipelines.tiers.ledgers --check
+	$(BIN)/python -m pipelines.tiers.screenings --check
 
 db-stop: $(STAMP)
 	$(BIN)/huiliu db-stop

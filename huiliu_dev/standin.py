@@ -15,8 +15,9 @@ from collections.abc import Iterable, Mapping
 import psycopg
 from psycopg import sql
 
-from pipelines.derived import RELATIONS, relation_label
+from pipelines.derived import RELATIONS, WARNINGS, relation_label
 from pipelines.naming import AUDIENCES, BUILD_SCHEMA, ident, source_name
+from pipelines.tiers.screenings import rules as screening_rules
 from pipelines.topology import Topology
 
 # (name, type, expression over the base rows r, comment, audiences (None = all)); r holds
@@ -34,6 +35,13 @@ _COLUMNS: list[tuple[str, str, str, str, frozenset[str] | None]] = [
     ("division_code", "text", "r.division_code", "区划代码 | division | 1 | keep", None),
     ("updated_on", "date", "date '2026-11-01' - (r.record_id % 400)::int", "更新日期 | date | 1 | keep", None),
 ]
+
+
+def _standin_rule() -> str:
+    """A rule whose warnings every town and village view keeps (the stand-in's warnings all carry it)."""
+    rules = screening_rules()
+    both = [c for c, r in rules.items() if {"town", "village"} <= set(r.routes)]
+    return (both or list(rules))[0]
 
 
 def standin_columns(audience: str) -> list[tuple[str, str, str, str]]:
@@ -95,6 +103,9 @@ def create_standin(conn: psycopg.Connection, per_division: Mapping[str, Mapping[
                 source = source_name(audience, dataset)
                 cols = standin_columns(audience) + [(n, t, e, f"{n} | test | 1 | keep")
                                                     for n, t, e in extra_columns.get(source, [])]
+                if dataset == WARNINGS:  # unit views keep their rules' rows: one routed to all towns, villages
+                    rule = sql.Literal(_standin_rule()).as_string(conn)
+                    cols.append(("rule", "text", rule, "规则代码 | code | 1 | keep"))
                 target = ident(BUILD_SCHEMA, source)
                 conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(target))
                 select = sql.SQL(", ").join(

@@ -134,6 +134,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_ack(args: argparse.Namespace) -> int:
+    from pipelines.publish.warnings import AckError, acknowledge
+    from pipelines.topology import load_topology
+    from pipelines.warehouse import connect
+
+    try:
+        with connect(autocommit=True) as conn:
+            done = acknowledge(conn, load_topology(), args.warning_id, args.unit, args.by, args.note)
+    except AckError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"acknowledged {done['warning_id']} ({done['rule']}, {done['status']}) for {done['unit']} "
+          f"(governance.collision_acknowledgements #{done['ack_id']}); it leaves collision_warnings at "
+          "the next run while its evidence stands")
+    return EXIT_OK
+
+
 def _absent(message: str) -> int:
     print(message, file=sys.stderr)
     return EXIT_NOTHING_PUBLISHED
@@ -170,6 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--columns", metavar="C,…", help="with --ledger: these columns, in order")
     rep.add_argument("--out", metavar="FILE", help="FILE.xlsx or FILE.csv")
     rep.set_defaults(func=cmd_report)
+
+    ack = sub.add_parser("ack", help="acknowledge a warning on behalf of a unit it is routed to")
+    ack.add_argument("warning_id", metavar="WARNING_ID", help="collision_warnings.warning_id, e.g. W00000042")
+    ack.add_argument("--unit", required=True, metavar="SCHEMA", help="the unit acknowledging it (its schema)")
+    ack.add_argument("--by", required=True, metavar="NAME", help="who acknowledges it")
+    ack.add_argument("--note", metavar="TEXT", help="what was done")
+    ack.set_defaults(func=cmd_ack)
 
     sub.add_parser("rotate-key", help="re-key every token in one publish (HUILIU_TOKEN_KEY holds the new key)"
                    ).set_defaults(func=cmd_rotate_key)

@@ -15,6 +15,7 @@ from pipelines.ingest.assets import county_divisions, ingest_batches
 from pipelines.ingest.schedules import build_nightly_schedule
 from pipelines.ingest.sensors import build_landing_sensor
 from pipelines.publish.assets import publish_warehouse
+from pipelines.publish.warnings import SOURCE_SPECS as WARNING_SOURCES
 from pipelines.resources import Landing, Warehouse
 from pipelines.tiers.assets import huiliu_dbt_models
 from pipelines.tiers.project import dbt_resource
@@ -36,7 +37,7 @@ rebuild_job = dg.define_asset_job(
 
 defs = dg.Definitions(
     assets=[county_divisions, ingest_batches, huiliu_dbt_models, batch_file_accounts,
-            publish_warehouse, read_audit],
+            publish_warehouse, read_audit, *WARNING_SOURCES],
     asset_checks=[files_reconcile],
     jobs=[batch_job, rebuild_job, audit_job],
     schedules=[build_nightly_schedule(batch_job), hourly_audit],

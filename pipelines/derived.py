@@ -1,11 +1,13 @@
-"""The relations huiliu publishes beside the seven datasets: the ledgers and the topic libraries.
+"""The relations huiliu publishes beside the seven datasets: ledgers, topic libraries and warnings.
 
 A derived relation is built from the datasets' current state (dbt's models/ledgers and
 models/topics, then one tier model per audience) and published through the same tiers,
 policies and gates. Each has a base dataset: a department sees the relation when it owns or is
 granted that dataset, at the same level, and its columns there are only those of the datasets
 that access covers (`department_sees`) — owning household data gives a department the
-person ledger, not the disability or death details other departments own.
+person ledger, not the disability or death details other departments own. Warnings
+(`collision_warnings`) reach a department by a rule's route instead (screenings/*.yaml): the
+route is the access, so its columns follow the granted policy whatever the department owns.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Literal
 
 from pipelines.contract import DATASETS
 
-Kind = Literal["ledger", "topic"]
+Kind = Literal["ledger", "topic", "warnings"]
 DepartmentAccess = Literal["owner_and_granted", "owner", "none"]
 
 
@@ -29,7 +31,7 @@ class Derived:
 
     def department_sees(self, dataset: str | None) -> DepartmentAccess:
         """Which department audiences see what this relation takes from `dataset` (None: its own)."""
-        if dataset is None or dataset == self.base:
+        if dataset is None or dataset == self.base or self.kind == "warnings":
             return "owner_and_granted"
         if DATASETS[dataset].owner == DATASETS[self.base].owner:
             return "owner"  # the department owns both datasets
@@ -44,9 +46,11 @@ DERIVED: dict[str, Derived] = {d.name: d for d in (
             ("enterprise_registry", "death_records", "floating_population")),
     Derived("population_profile", "人口专题库", "topic", "household_registration", _PERSON_READS),
     Derived("enterprise_profile", "企业专题库", "topic", "enterprise_registry", ("enterprise_registry",)),
+    Derived("collision_warnings", "筛查与碰撞预警", "warnings", "household_registration", tuple(DATASETS)),
 )}
 LEDGERS = tuple(n for n, d in DERIVED.items() if d.kind == "ledger")
 TOPICS = tuple(n for n, d in DERIVED.items() if d.kind == "topic")
+WARNINGS = "collision_warnings"  # routed by rule (screenings/*.yaml), not by a department's access
 RELATIONS = (*DATASETS, *DERIVED)  # everything a unit schema may hold, datasets first
 
 

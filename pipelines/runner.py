@@ -6,6 +6,7 @@ outcome back from governance.batch_files for the operator.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ class RunReport:
     version: int | None = None  # what this run published (None: nothing)
     held: dict[str, dict] = field(default_factory=dict)  # dataset → cause and reason
     kept_by_quality: list = field(default_factory=list)  # gates.holds.KeptBy, one per expectation
+    new_red_warnings: dict[str, int] | None = None  # rule → new red warnings this run published (counts only)
 
     @property
     def held_back(self) -> bool:
@@ -52,6 +54,9 @@ class RunReport:
             lines.append(f"published version_{self.version:06d}")
         for h in self.held.values():
             lines.append(f"held ({h['cause']}): {h['reason']}")
+        if self.new_red_warnings is not None:
+            red = ", ".join(f"{rule} {n}" for rule, n in self.new_red_warnings.items())
+            lines.append(f"new red warnings (collision_warnings): {red}" if red else "no new red warnings")
         if self.audit:
             lines.append(self.audit)
         return "\n".join(lines)
@@ -150,6 +155,11 @@ def _read_outcome(report: RunReport, result: dg.ExecuteInProcessResult) -> None:
             row = conn.execute(PUBLISHED_BY_RUN, (result.run_id,)).fetchone()
             if row:
                 report.version, report.held = row[0], row[1] or {}
+        if report.version is not None and not report.held:  # a held dataset holds the warnings too
+            from pipelines.publish.warnings import counts
+
+            with contextlib.suppress(Exception):  # a summary line, never a reason to fail the run
+                report.new_red_warnings = counts(conn).new_red
         report.kept_by_quality = kept_by_expectation(conn)
 
 

@@ -28,5 +28,6 @@
     'enterprise_ledger': {'label': '一企一档', 'kind': 'ledger', 'base': 'enterprise_registry', 'owner': ['enterprise_registry'], 'granted': ['enterprise_registry']},
     'population_profile': {'label': '人口专题库', 'kind': 'topic', 'base': 'household_registration', 'owner': ['household_registration', 'floating_population'], 'granted': ['household_registration']},
     'enterprise_profile': {'label': '企业专题库', 'kind': 'topic', 'base': 'enterprise_registry', 'owner': ['enterprise_registry'], 'granted': ['enterprise_registry']},
+    'collision_warnings': {'label': '筛查与碰撞预警', 'kind': 'warnings', 'base': 'household_registration', 'owner': ['household_registration', 'floating_population', 'social_insurance', 'enterprise_registry', 'disability_certificates', 'elderly_subsidy', 'death_records'], 'granted': ['household_registration', 'floating_population', 'social_insurance', 'enterprise_registry', 'disability_certificates', 'elderly_subsidy', 'death_records']},
 }) }}
 {%- endmacro %}

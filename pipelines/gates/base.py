@@ -51,6 +51,10 @@ class Candidate(Divisions, Protocol):
     def unit_rows(self, tier: str, dataset: str) -> Mapping[str, int]:
         """Unit schema → rows its view of `dataset` shows, for the units of `tier` that see it."""
 
+    def routed_rows(self, dataset: str) -> Mapping[str, tuple[int, int]]:
+        """For a relation read by rule (the warnings): unit schema → (rows its view shows, rows of
+        the city's relation that its division and rules admit)."""
+
 
 @dataclass(frozen=True)
 class GateResult:

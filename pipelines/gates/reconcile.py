@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 
 from pipelines.contract import DATASETS
-from pipelines.derived import RELATIONS
+from pipelines.derived import RELATIONS, WARNINGS
 from pipelines.gates.base import Candidate, GateResult
 from pipelines.gates.holds import dataset_states
 from pipelines.naming import Source
@@ -42,7 +42,7 @@ def reconciliation_gate(conn: psycopg.Connection, version: Candidate) -> list[Ga
     bad_u: dict[str, Any] = {}
     for d in RELATIONS:  # the ledgers and topic libraries split into units like the datasets
         city_source = Source("city", d)
-        if city_source not in sources:
+        if city_source not in sources or d == WARNINGS:  # routed by rule: judged below
             continue
         by_code = version.rows(city_source)
         city = sum(by_code.values())
@@ -78,7 +78,25 @@ def reconciliation_gate(conn: psycopg.Connection, version: Candidate) -> list[Ga
         _result("units_hold_what_their_filter_admits", bad_u, villages,
                 "each village = the city rows of its code, each town = the city rows under it "
                 "(town-level rows in no village)"),
+        _routed_result(version),
     ]
+
+
+def _routed_result(version: Candidate) -> GateResult:
+    """The warnings: every unit's view holds exactly the city's warnings of its rules and division."""
+    name = "units_hold_the_warnings_routed_to_them"
+    if Source("city", WARNINGS) not in version.sources:
+        return GateResult(name, True, "no warnings in this version", {})
+    per_unit = version.routed_rows(WARNINGS)
+    wrong = {u: {"rows": shown, "city rows routed to it": want}
+             for u, (shown, want) in sorted(per_unit.items()) if shown != want}
+    checked = {"units": len(per_unit), "city": per_unit.get("city", (0, 0))[1]}
+    if wrong:
+        return GateResult(name, False, f"{len(wrong)} unit(s) hold other warnings than their routes give them: "
+                          + ", ".join(list(wrong)[:5]), {"mismatches": dict(list(wrong.items())[:5]),
+                                                         "checked": checked})
+    return GateResult(name, True, f"each of {len(per_unit)} units holds the city's warnings of its rules and "
+                      "division", {"checked": checked})
 
 
 def _admitted(by_code: Mapping[str | None, int], villages: Mapping[str, int], towns: Mapping[str, int]

@@ -29,7 +29,7 @@ from pipelines.naming import BUILD_SCHEMA, PUBLISHED_SCHEMA, Source, columns, id
 from pipelines.publish import catalog
 from pipelines.publish.catalog import Shape, shapes
 from pipelines.publish.counts import VersionCounts, count_source
-from pipelines.publish.layout import FilterKind, Layout
+from pipelines.publish.layout import FilterKind, Layout, UnitView
 
 Adopt = Literal["move", "copy"]
 
@@ -90,6 +90,15 @@ class BuiltVersion:
     def unit_rows(self, tier: str, dataset: str) -> dict[str, int]:
         return {u.schema: self.counts.view_rows(v) for u in self.layout.of_tier(tier)
                 for v in u.views if v.dataset == dataset}
+
+    def routed_rows(self, dataset: str) -> dict[str, tuple[int, int]]:
+        city = self.counts.by_rule.get(Source("city", dataset).name, {})
+
+        def admitted(view: UnitView) -> int:
+            return sum(n for (c, rule), n in city.items() if c is not None and view.filter.admits(c, rule))
+
+        views = [v for v in self.layout.views if v.dataset == dataset]
+        return {v.schema: (self.counts.view_rows(v), admitted(v)) for v in views}
 
 
 def next_version(conn: psycopg.Connection) -> int:
@@ -186,7 +195,8 @@ def _copy_published(conn: psycopg.Connection, target: sql.Composed, s: str, shap
         conn.execute(stmt)
 
 
-def _finish(url: str, schema: str, source: str, kinds: frozenset[FilterKind]) -> tuple[dict, dict[str, float]]:
+def _finish(url: str, schema: str, source: str, kinds: frozenset[FilterKind], routed: bool
+            ) -> tuple[dict, dict[str, float], dict | None]:
     """Index, ANALYZE and count one version table on a connection of its own."""
     t: dict[str, float] = {}
     target = ident(schema, source)
@@ -202,9 +212,9 @@ def _finish(url: str, schema: str, source: str, kinds: frozenset[FilterKind]) ->
         conn.execute(sql.SQL("ANALYZE {}").format(target))
         t["analyze"] = time.monotonic() - start
         start = time.monotonic()
-        counts = count_source(conn, schema, source)
+        counts, by_rule = count_source(conn, schema, source, routed)
         t["count"] = time.monotonic() - start
-    return counts, t
+    return counts, t, by_rule
 
 
 def build_version(conn: psycopg.Connection, url: str, layout: Layout, *, adopt: Adopt = "move",
@@ -236,13 +246,15 @@ def build_version(conn: psycopg.Connection, url: str, layout: Layout, *, adopt: 
     try:
         biggest_first = sorted(wanted, key=lambda s: -_pages(conn, schema, s))
         with ThreadPoolExecutor(max(1, workers)) as pool:
-            results = pool.map(lambda s: _finish(url, schema, s, sources[s]), biggest_first)
+            routed = layout.routed_sources
+            results = pool.map(lambda s: _finish(url, schema, s, sources[s], s in routed), biggest_first)
             done = dict(zip(biggest_first, results, strict=True))
     except BaseException:
         discard_version(conn, built, log=log)
         raise
-    built.counts = VersionCounts({s: done[s][0] for s in wanted})
-    for _, t in done.values():
+    built.counts = VersionCounts({s: done[s][0] for s in wanted},
+                                 {s: done[s][2] for s in wanted if done[s][2] is not None})
+    for _, t, _ in done.values():
         for k, v in t.items():
             timings[k] = timings.get(k, 0.0) + v  # summed over workers (CPU-ish time)
     timings["build"] = time.monotonic() - t0

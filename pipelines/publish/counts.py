@@ -18,11 +18,14 @@ from pipelines.naming import ident
 from pipelines.publish.layout import Layout, UnitView
 
 COUNT = "SELECT division_code, count(*) FROM {} GROUP BY 1"
+ROUTED_COUNT = "SELECT division_code, rule, count(*) FROM {} GROUP BY 1, 2"  # the warnings: by rule too
 
 
 @dataclass(frozen=True)
 class VersionCounts:
     by_source: Mapping[str, Mapping[str | None, int]]  # source → division_code → rows
+    # routed sources (the warnings) → (division_code, rule) → rows: views that keep their own rules
+    by_rule: Mapping[str, Mapping[tuple[str | None, str], int]] = field(default_factory=dict)
     _per_town: dict[str, dict[str, int]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def total(self, source: str) -> int:
@@ -41,6 +44,9 @@ class VersionCounts:
     def view_rows(self, view: UnitView) -> int:
         """Rows `view` shows: a dictionary lookup, not a scan (the filters mirror the SQL ones)."""
         kind, code = view.filter.kind, view.filter.code
+        if view.filter.rules is not None:
+            return sum(n for (c, rule), n in self.by_rule.get(view.source, {}).items()
+                       if c is not None and view.filter.admits(c, rule))
         if kind == "all":
             return self.total(view.source)
         if kind == "town":
@@ -60,6 +66,14 @@ class VersionCounts:
         return out
 
 
-def count_source(conn: psycopg.Connection, schema: str, source: str) -> dict[str | None, int]:
-    """Rows per division_code of one table: one scan."""
-    return dict(conn.execute(sql.SQL(COUNT).format(ident(schema, source))).fetchall())
+def count_source(conn: psycopg.Connection, schema: str, source: str, routed: bool = False
+                 ) -> tuple[dict[str | None, int], dict[tuple[str | None, str], int] | None]:
+    """Rows per division_code of one table (and per rule, for a routed one): one scan."""
+    if not routed:
+        return dict(conn.execute(sql.SQL(COUNT).format(ident(schema, source))).fetchall()), None
+    by_rule = {(code, rule): n for code, rule, n in
+               conn.execute(sql.SQL(ROUTED_COUNT).format(ident(schema, source))).fetchall()}
+    by_code: dict[str | None, int] = {}
+    for (code, _), n in by_rule.items():
+        by_code[code] = by_code.get(code, 0) + n
+    return by_code, by_rule

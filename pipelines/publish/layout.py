@@ -10,13 +10,14 @@ day on which grants are judged, so tests and the benchmark can reason about it d
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
 from psycopg import sql
 
-from pipelines.derived import DERIVED, RELATIONS
+from pipelines.derived import DERIVED, RELATIONS, WARNINGS
 from pipelines.naming import (
     GRANTS_IN_FORCE,
     PUBLISHED_SCHEMA,
@@ -28,6 +29,8 @@ from pipelines.naming import (
     town_literal,
     village_literal,
 )
+from pipelines.tiers.screenings import Rule
+from pipelines.tiers.screenings import rules as screening_rules
 from pipelines.topology import Topology
 
 FilterKind = Literal["all", "town", "village"]
@@ -38,24 +41,32 @@ _LEVEL_AUDIENCE = {"owner": "owner", "granted": "granted", "clear_names": "clear
 
 @dataclass(frozen=True)
 class UnitFilter:
-    """The rows of a shared per-tier relation that one unit may see."""
+    """The rows of a shared per-tier relation that one unit may see: by division, and for the
+    warnings also by rule (only those routed to the unit; `rules` None: every row)."""
 
     kind: FilterKind
     code: str = ""
+    rules: tuple[str, ...] | None = None
 
     def predicate(self) -> sql.Composable | None:
-        if self.kind == "all":
-            return None
+        parts: list[sql.Composable] = []
         if self.kind == "town":
-            return sql.SQL("left(division_code, 9) = {}").format(town_literal(self.code))
-        return sql.SQL("division_code = {}").format(village_literal(self.code))
+            parts.append(sql.SQL("left(division_code, 9) = {}").format(town_literal(self.code)))
+        elif self.kind == "village":
+            parts.append(sql.SQL("division_code = {}").format(village_literal(self.code)))
+        if self.rules is not None:  # rule codes from screenings/*.yaml, checked: literals, never data
+            codes = [sql.Literal(checked(r, "rule")) for r in self.rules] or [sql.SQL("NULL")]
+            parts.append(sql.SQL("rule IN ({})").format(sql.SQL(", ").join(codes)))
+        return sql.SQL(" AND ").join(parts) if parts else None
 
     def where(self) -> sql.Composable:
         p = self.predicate()
         return sql.SQL("") if p is None else sql.SQL(" WHERE {}").format(p)
 
-    def admits(self, division_code: str) -> bool:
-        """The same predicate in Python, for counting from per-division totals."""
+    def admits(self, division_code: str, rule: str | None = None) -> bool:
+        """The same predicate in Python, for counting from per-division (and per-rule) totals."""
+        if self.rules is not None and rule not in self.rules:
+            return False
         if self.kind == "all":
             return True
         if self.kind == "town":
@@ -113,6 +124,11 @@ class Layout:
         return {s: frozenset(k) for s, k in sorted(kinds.items())}
 
     @cached_property
+    def routed_sources(self) -> frozenset[str]:
+        """Sources some view reads by rule as well as by division (the warnings)."""
+        return frozenset(v.source for v in self.views if v.filter.rules is not None)
+
+    @cached_property
     def relations(self) -> tuple[Source, ...]:
         """The same sources as objects that carry their audience and dataset, in name order."""
         return tuple(sorted({Source(v.audience, v.dataset) for v in self.views}, key=lambda s: s.name))
@@ -137,31 +153,47 @@ def _unit_grants(topology: Topology, day: dt.date) -> dict[tuple[str, str], str]
     }
 
 
-def plan_layout(topology: Topology, day: dt.date) -> Layout:
-    """The unit schemas and views for `topology`, with grants judged on `day`."""
-    datasets = RELATIONS  # the seven datasets, the ledgers and the topic libraries
+def _routed(rules: Mapping[str, Rule], tier: str, schema: str = "") -> tuple[str, ...]:
+    return tuple(sorted(code for code, r in rules.items() if r.routed_to(tier, schema)))
+
+
+def plan_layout(topology: Topology, day: dt.date, rules: Mapping[str, Rule] | None = None) -> Layout:
+    """The unit schemas and views for `topology`, with grants judged on `day`.
+
+    Warnings (`collision_warnings`) go to the city and to the units their rules route to
+    (`rules`, default screenings/*.yaml): a department reads the granted audience's rows of its
+    own rules, a town or village its own division's rows of the rules routed to its tier.
+    """
+    rules = screening_rules() if rules is None else rules
+    datasets = tuple(r for r in RELATIONS if r != WARNINGS)  # datasets, ledgers, topic libraries
     grants = _unit_grants(topology, day)
     everything = UnitFilter("all")
     units = [UnitPlan(
         "city", "city", topology.county_code, topology.county_name or "市本级",
-        tuple(UnitView("city", d, "city", everything) for d in datasets),
+        (*(UnitView("city", d, "city", everything) for d in datasets),
+         UnitView("city", WARNINGS, "city", UnitFilter("all", rules=tuple(sorted(rules))))),
     )]
     for dept in topology.departments:
         seen = topology.datasets_of_department(dept.code, day)
         # a ledger or topic library comes with its base dataset, at that access's level
-        seen = seen | {name: seen[d.base] for name, d in DERIVED.items() if d.base in seen}
+        seen = seen | {name: seen[d.base] for name, d in DERIVED.items() if d.base in seen and name != WARNINGS}
         views = tuple(
             UnitView(dept.schema, d, _LEVEL_AUDIENCE[seen[d]], everything, grant=seen[d] != "owner")
             for d in datasets if d in seen
         )
+        if mine := _routed(rules, "department", dept.schema):
+            views += (UnitView(dept.schema, WARNINGS, "granted", UnitFilter("all", rules=mine)),)
         units.append(UnitPlan(checked(dept.schema, "unit schema"), "department", dept.code, dept.name, views))
     for tier, members in (("town", topology.towns), ("village", topology.villages)):
+        routed = _routed(rules, tier)
         for unit in members:
             f = UnitFilter(tier, unit.code)  # type: ignore[arg-type]
             views = tuple(  # a grant to a town or village widens a dataset, not the ledgers built beside it
                 UnitView(unit.schema, d, grants[(unit.schema, d)], f, grant=True, fallback=tier)
                 if (unit.schema, d) in grants else UnitView(unit.schema, d, tier, f) for d in datasets
             )
+            if routed:
+                views += (UnitView(unit.schema, WARNINGS, tier, UnitFilter(tier, unit.code, routed)),)  # type: ignore[arg-type]
             units.append(UnitPlan(checked(unit.schema, "unit schema"), tier, unit.code, unit.name, views))
     for u in units:
         ident(u.schema)

@@ -21,7 +21,7 @@ from psycopg import sql
 from pipelines.clock import today_in_county
 from pipelines.contract import DATASETS
 from pipelines.crashpoints import crash_point
-from pipelines.derived import held_with
+from pipelines.derived import WARNINGS, held_with
 from pipelines.gates.base import Gate, GateFailed, GateResult
 from pipelines.gates.holds import Holds, decide_holds
 from pipelines.gates.reconcile import reconciliation_gate
@@ -43,6 +43,7 @@ from pipelines.publish.switch import (
     prepare,
     switch,
 )
+from pipelines.publish.warnings import WarningCounts, commit_state
 from pipelines.topology import Topology
 
 # publish()'s own default: the reconciliation of counts, which needs nothing but the build. The
@@ -64,6 +65,7 @@ class PublishOutcome:
     batch_dates: list[dt.date]
     timings: dict[str, float] = field(default_factory=dict)
     holds: Holds = field(default_factory=Holds)
+    warnings: WarningCounts | None = None  # None: no warnings published by this run (held, or none built)
 
     @property
     def rows_by_tier(self) -> dict[str, dict]:
@@ -192,6 +194,8 @@ def publish(
         timings["switch"] = report.seconds
         crash_point("after_switch")  # test-only: published, not yet cleaned up
         t = time.monotonic()
+        # the warnings published: their state is what the next batch date is judged against
+        warnings = None if WARNINGS in built.held else commit_state(conn)
         dropped = after_switch(conn, built, changes, log=log)
         ensure_audit(conn)
         audit_unit_schemas(conn, [u.schema for u in layout.units])  # pgaudit logs every read of them
@@ -200,4 +204,4 @@ def publish(
     log(f"published {built.schema} in {timings['total']:.1f} s (switch {report.seconds * 1000:.0f} ms, "
         f"{report.locks_held} locks)")
     return PublishOutcome(built.number, built.schema, layout, built, results, changes, report, roles,
-                          dropped, dates, timings, holds)
+                          dropped, dates, timings, holds, warnings)

@@ -10,6 +10,7 @@ build, which follows every ingest: concurrent runs converge to the state of all 
 import os
 
 import dagster as dg
+import psycopg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from pipelines.crashpoints import crash_point
@@ -19,6 +20,30 @@ from pipelines.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.tiers import parse_cache
 from pipelines.tiers.project import HuiliuTranslator, dbt_project, prepare_manifest
 from pipelines.tiers.specs import TIERS_SELECTION
+
+# dagster-dbt names each model's output after its asset key
+WARNINGS_OUTPUT = dg.AssetKey(["protected", "prot_collision_warnings"]).to_python_identifier()
+
+
+def warning_metadata(conn: psycopg.Connection) -> dict[str, int]:
+    """The warnings of this build as numbers the asset page plots across runs: per rule and severity
+    (acknowledged ones apart), new and resolved on this batch date. Counts only, never a subject."""
+    rows = conn.execute(
+        "SELECT rule, severity, status, (status = 'resolved' AND resolved_on = as_of) AS resolved_today, "
+        "acknowledged, count(*) FROM protected.prot_collision_warnings GROUP BY 1, 2, 3, 4, 5").fetchall()
+    meta: dict[str, int] = {"warnings new today": 0, "warnings resolved today": 0, "warnings open": 0,
+                            "warnings acknowledged": 0, "warnings red": 0, "warnings yellow": 0}
+    for rule, severity, status, resolved_today, acknowledged, n in rows:
+        if acknowledged:
+            meta["warnings acknowledged"] += n
+            continue
+        meta["warnings new today"] += n if status == "new" else 0
+        meta["warnings resolved today"] += n if resolved_today else 0
+        if status in ("new", "open"):
+            meta["warnings open"] += n
+            meta[f"warnings {severity}"] += n
+            meta[f"rule {rule}"] = meta.get(f"rule {rule}", 0) + n
+    return meta
 
 
 @dbt_assets(
@@ -44,6 +69,9 @@ def huiliu_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
         for i, event in enumerate(invocation.stream()):
             if i == 0:
                 crash_point("dbt")  # test-only: dbt is running
+            if isinstance(event, dg.Output) and event.output_name == WARNINGS_OUTPUT:
+                with warehouse.connect() as conn:
+                    event = event.with_metadata({**event.metadata, **warning_metadata(conn)})
             yield event
     if invocation.is_successful():
         parse_cache.keep(target, url)

@@ -15,7 +15,7 @@ import io
 from collections.abc import Mapping
 
 from pipelines.contract import DATASETS
-from pipelines.derived import DERIVED, TOPICS
+from pipelines.derived import DERIVED, TOPICS, WARNINGS
 
 SEED_COLUMNS = ("relation", "position", "column_name", "label", "class", "grade", "source_dataset",
                 "source_column", "departments", "reads")
@@ -30,6 +30,28 @@ TOPIC_COLUMNS = (
     ("category", "分组 (合计: 该指标的总数)", "status_code"),
     ("value", "数值 (看不到明细的单位中, 1-4 的小格及可反推它的合计隐藏为空)", "aggregate"),
     ("suppressed", "是否按小格规则隐藏", "status_code"),
+)
+
+
+# collision_warnings: who the subject is comes from the dataset columns it is read from (each
+# tier masks them as it masks those); `evidence` is shown key by key under the ledger's policy.
+WARNING_COLUMNS = (
+    ("warning_id", "预警编号", "status_code", None),
+    ("rule", "规则代码", "status_code", None),
+    ("title", "规则名称", "status_code", None),
+    ("kind", "类型 (screening 筛查 / collision 数据碰撞)", "status_code", None),
+    ("severity", "等级 (red 红色 / yellow 黄色)", "status_code", None),
+    ("subject_token", "对象令牌 (身份号码或信用代码的 HMAC, 各层一致)", "token", None),
+    ("division_code", "区划代码", "division_code", ("household_registration", "division_code")),
+    ("person_name", "姓名 (企业规则为法定代表人)", "person_name", ("household_registration", "name")),
+    ("id_number", "公民身份号码 (企业规则为法定代表人)", "identity_number",
+     ("household_registration", "id_number")),
+    ("enterprise_name", "企业名称", "enterprise_name", ("enterprise_registry", "enterprise_name")),
+    ("uscc", "统一社会信用代码", "enterprise_code", ("enterprise_registry", "uscc")),
+    ("evidence", "证据 (按本层口径逐项脱敏)", "evidence", None),
+    ("first_seen", "首次发现日期", "date", None),
+    ("last_seen", "最近发现日期", "date", None),
+    ("status", "状态 (new 新增 / open 持续 / resolved 已消除)", "status_code", None),
 )
 
 
@@ -55,6 +77,8 @@ def seed_rows(ledgers: Mapping) -> list[dict[str, object]]:
     for topic in TOPICS:
         for name, label, klass in TOPIC_COLUMNS:
             add(topic, name, label, klass, "")
+    for name, label, klass, source in WARNING_COLUMNS:
+        add(WARNINGS, name, label, klass, "", source, source[0] if source else None)
     return rows
 
 

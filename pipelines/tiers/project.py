@@ -17,8 +17,8 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
 from packaging import version
 
 from pipelines.govern.token_key import key_withheld
+from pipelines.tiers import ledgers, screenings
 from pipelines.tiers.dbt import DBT_DIR, DBT_EXECUTABLE
-from pipelines.tiers.ledgers import require_current
 
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
 
@@ -55,7 +55,8 @@ def prepare_manifest() -> Path:
     Parsing needs no connection, but the profile reads HUILIU_PG_*: placeholders stand in
     when they are unset (a run sets the real ones; dbt then re-parses once).
     """
-    require_current()  # the ledgers' tags are checked before any run, not when dbt meets them
+    ledgers.require_current()  # tags and rules are checked before any run, not when dbt meets them
+    screenings.require_current()
     if _sources_changed_since(dbt_project.manifest_path):
         os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
         for name, value in _PARSE_PLACEHOLDERS.items():

@@ -18,7 +18,7 @@ registered as (
     from {{ ref('prot_household_registration') }} as h
 ),
 floating as (
-    select f.id_number, f.id_number_token, f.name, f.division_code
+    select f.id_number, f.id_number_token, f.name, f.division_code, f.registered_on, f.updated_at
     from {{ ref('prot_floating_population') }} as f
 ),
 people as (
@@ -37,15 +37,19 @@ deaths as (
     {{ deaths_by_id() }}
 ),
 disabilities as (  -- the most severe certificate (grade 1 is the most severe)
-    select distinct on (id_number) id_number, disability_type, disability_grade
+    select distinct on (id_number) id_number, disability_type, disability_grade,
+        case when nullif(trim(guardian_name), '') is not null then true else false end as guardian_recorded
     from {{ ref('prot_disability_certificates') }}
     order by id_number, disability_grade, disability_type
 ),
-subsidies as (
-    select id_number, max(period) as latest_subsidy_period
-    from {{ ref('prot_elderly_subsidy') }}
+subsidies as (  -- a period is `YYYY-MM`: later than the month of death when it sorts after it
+    select e.id_number, max(e.period) as latest_subsidy_period,
+        count(*) filter (where e.period > to_char(d.died_on, 'YYYY-MM'))::integer as subsidy_periods_after_death
+    from {{ ref('prot_elderly_subsidy') }} as e
+    left join deaths as d on d.id_number = e.id_number
     group by 1
 ),
+
 pensions as (  -- the best pension insurance status: 1 paying < 2 suspended < 3 ended
     select id_number, min(status) as pension_status
     from {{ ref('prot_social_insurance') }}
@@ -63,6 +67,10 @@ l as (
         y.latest_subsidy_period,
         (select max(e.period) from {{ ref('prot_elderly_subsidy') }} as e) as state_subsidy_period,
         n.pension_status,
+        coalesce(y.subsidy_periods_after_death, 0) as subsidy_periods_after_death,
+        x.guardian_recorded,
+        fd.registered_on as floating_registered_on,
+        fd.updated_at as floating_updated_at,
         s.batch_date
     from people as p
     cross join state as s
@@ -70,6 +78,7 @@ l as (
     left join disabilities as x on x.id_number = p.id_number
     left join subsidies as y on y.id_number = p.id_number
     left join pensions as n on n.id_number = p.id_number
+    left join floating as fd on fd.id_number = p.id_number
 )
 select
     l.*,

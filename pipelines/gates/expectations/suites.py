@@ -206,6 +206,8 @@ def expand(suite: Suite, rel: Relation, policy: Policy) -> list[dict[str, Any]]:
         h = raw.get("meta", {}).get("huiliu", {})
         if "audiences" in h and rel.audience not in h["audiences"]:
             continue
+        if rel.dataset in h.get("except_relations", ()):  # e.g. the warnings: reconciled by their routes
+            continue
         if h.get("severity") == "value":  # judged once, on the current state, before the tiers
             continue
         selector = h.get("columns")

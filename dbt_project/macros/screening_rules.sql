@@ -1,0 +1,18 @@
+{#- GENERATED from screenings/*.yaml by `python -m pipelines.tiers.screenings`: do not edit.
+    Each rule as {code, title, kind, severity, routes, ledger, evidence, sql}: `sql` is the
+    checked predicate rendered by sqlglot over the ledger row `l`. -#}
+
+{% macro huiliu_screenings() -%}
+{{ return([
+    {'code': 'disability_after_death', 'title': '残疾人证持证人已死亡', 'kind': 'collision', 'severity': 'yellow', 'routes': ['dept_cl'], 'ledger': 'person_ledger', 'evidence': ['died_on', 'disability_type', 'disability_grade'], 'sql': '"l"."disability_type" IS NOT NULL AND "l"."died_on" IS NOT NULL'},
+    {'code': 'elderly_alone_80', 'title': '独居高龄老人', 'kind': 'screening', 'severity': 'yellow', 'routes': ['town', 'village'], 'ledger': 'person_ledger', 'evidence': ['age', 'household_size'], 'sql': '"l"."age" >= 80 AND "l"."household_size" = 1 AND "l"."died_on" IS NULL'},
+    {'code': 'elderly_subsidy_missing', 'title': '高龄津贴应享未享', 'kind': 'screening', 'severity': 'yellow', 'routes': ['dept_mzj', 'town', 'village'], 'ledger': 'person_ledger', 'evidence': ['age', 'latest_subsidy_period', 'state_subsidy_period'], 'sql': '"l"."is_registered" AND "l"."age" >= 80 AND "l"."died_on" IS NULL AND "l"."latest_subsidy_period" IS DISTINCT FROM "l"."state_subsidy_period"'},
+    {'code': 'floating_registration_stale', 'title': '流动人口登记逾期未更新', 'kind': 'screening', 'severity': 'yellow', 'routes': ['dept_gaj', 'village'], 'ledger': 'person_ledger', 'evidence': ['floating_registered_on', 'floating_updated_at'], 'sql': '"l"."is_floating" AND "l"."floating_registered_on" < "l"."batch_date" - 180 AND CAST("l"."floating_updated_at" AS DATE) <= "l"."floating_registered_on"'},
+    {'code': 'legal_rep_dead', 'title': '存续企业法定代表人已死亡', 'kind': 'collision', 'severity': 'red', 'routes': ['dept_scjgj'], 'ledger': 'enterprise_ledger', 'evidence': ['status', 'legal_rep_died_on'], 'sql': '"l"."status" IN (\'存续\', \'在业\') AND "l"."legal_rep_died_on" IS NOT NULL'},
+    {'code': 'legal_rep_floating_outside', 'title': '存续企业法定代表人为县外流动人口', 'kind': 'screening', 'severity': 'yellow', 'routes': ['dept_scjgj'], 'ledger': 'enterprise_ledger', 'evidence': ['status', 'legal_rep_floating_outside'], 'sql': '"l"."status" IN (\'存续\', \'在业\') AND "l"."legal_rep_floating_outside"'},
+    {'code': 'severe_disability_no_guardian', 'title': '重度残疾人无监护人', 'kind': 'screening', 'severity': 'yellow', 'routes': ['dept_cl', 'village'], 'ledger': 'person_ledger', 'evidence': ['disability_type', 'disability_grade'], 'sql': '"l"."disability_grade" IN (\'1\', \'2\') AND NOT COALESCE("l"."guardian_recorded", FALSE) AND "l"."died_on" IS NULL'},
+    {'code': 'severe_disability_uninsured', 'title': '重度残疾人未参加养老保险', 'kind': 'screening', 'severity': 'yellow', 'routes': ['dept_cl', 'dept_rsj'], 'ledger': 'person_ledger', 'evidence': ['disability_type', 'disability_grade', 'age', 'pension_status'], 'sql': '"l"."disability_grade" IN (\'1\', \'2\') AND "l"."age" BETWEEN 16 AND 59 AND NOT COALESCE("l"."pension_status", \'3\') IN (\'1\', \'2\') AND "l"."died_on" IS NULL'},
+    {'code': 'subsidy_after_death', 'title': '死亡后仍发放高龄津贴', 'kind': 'collision', 'severity': 'red', 'routes': ['dept_mzj'], 'ledger': 'person_ledger', 'evidence': ['died_on', 'latest_subsidy_period', 'subsidy_periods_after_death'], 'sql': '"l"."subsidy_periods_after_death" > 0'},
+    {'code': 'uninsured', 'title': '户籍劳动年龄人口未参加养老保险', 'kind': 'collision', 'severity': 'yellow', 'routes': ['dept_rsj'], 'ledger': 'person_ledger', 'evidence': ['age', 'pension_status'], 'sql': '"l"."is_registered" AND "l"."age" BETWEEN 16 AND 59 AND NOT COALESCE("l"."pension_status", \'3\') IN (\'1\', \'2\') AND "l"."died_on" IS NULL'},
+]) }}
+{%- endmacro %}

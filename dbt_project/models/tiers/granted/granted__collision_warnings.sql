@@ -1,0 +1,1 @@
+{{ warnings_tier_model() }}
