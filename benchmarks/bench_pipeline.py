@@ -75,6 +75,13 @@ def main() -> None:
         gates = _seconds(timings.value if timings else "", "gates")
         if gates is not None:
             print(f"gates: {gates:.1f} s, {gates / total:.0%} of the run")
+    screened = 0.0  # the screening models of the main build (hits over the ledgers, ids, lifecycle)
+    for name in ("prot_screening_hits", "prot_warning_ids", "prot_collision_warnings"):
+        event = instance.get_latest_materialization_event(dg.AssetKey(["protected", name]))
+        duration = event.asset_materialization.metadata.get("Execution Duration") if event else None
+        screened += float(duration.value) if duration else 0.0
+    print(f"screenings (dbt models prot_screening_hits, prot_warning_ids, prot_collision_warnings): "
+          f"{screened:.1f} s, {screened / total:.1%} of the run")
     print(f"peak RSS of this process: "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     if report.failure:

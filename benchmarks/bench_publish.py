@@ -44,6 +44,7 @@ SHARE = {  # rows of each relation per household_registration row
     "enterprise_ledger": 0.1,
     "population_profile": 0.02,
     "enterprise_profile": 0.01,
+    "collision_warnings": 0.08,  # read by rule as well as by division
 }
 
 

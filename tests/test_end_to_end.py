@@ -105,7 +105,8 @@ def test_kept_aside_rows_hold_no_raw_values(db):
 def test_the_protected_layer_is_read_by_the_pipeline_only(db):
     """protected.prot_* hold clear identity numbers beside their tokens: no unit, not the auditor."""
     tables = {r[0] for r in db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'protected'")}
-    assert tables == {f"prot_{d}" for d in RELATIONS}  # the datasets, the ledgers and the topic libraries
+    assert tables == {f"prot_{d}" for d in RELATIONS} | {  # the datasets, ledgers, topics and warnings …
+        "prot_screening_hits", "prot_warning_ids", "warning_state"}  # … with the warnings' hits, ids and state
     columns = {r[0] for r in db.execute(
         "SELECT column_name FROM information_schema.columns "
         "WHERE table_schema = 'protected' AND table_name = 'prot_household_registration'")}

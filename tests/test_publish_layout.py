@@ -40,16 +40,56 @@ def test_audiences_and_filters_follow_the_policy(shengzhou):
     assert {(v.audience, v.filter.kind) for v in city.views} == {("city", "all")}
     gaj = {v.dataset: v.audience for v in layout.unit("dept_gaj").views}
     assert gaj == {"household_registration": "owner", "floating_population": "owner",  # with household data:
-                   "person_ledger": "owner", "population_profile": "owner"}
+                   "person_ledger": "owner", "population_profile": "owner",
+                   "collision_warnings": "granted"}  # and the warnings its rules route to it
     wjj = {v.dataset: v.audience for v in layout.unit("dept_wjj").views}
-    assert wjj == {"elderly_subsidy": "granted", "death_records": "granted"}
+    assert wjj == {"elderly_subsidy": "granted", "death_records": "granted"}  # no rule routes to wjj
     assert layout.unit("dept_fgj").views == ()  # no dataset: an empty schema
     town = layout.unit("town_330683100")
-    assert {(v.audience, v.filter) for v in town.views} == {("town", UnitFilter("town", "330683100"))}
+    assert {(v.audience, v.filter) for v in town.views if v.dataset != "collision_warnings"} == {
+        ("town", UnitFilter("town", "330683100"))}
     village = {v.dataset: v for v in layout.unit("village_330683100201").views}
     assert village["elderly_subsidy"].audience == "clear_names"
     assert village["household_registration"].audience == "village"
     assert village["household_registration"].filter == UnitFilter("village", "330683100201")
+
+
+def test_warnings_go_to_the_units_each_rule_routes_to(shengzhou):
+    layout = plan_layout(shengzhou, DAY)
+    rules = {v.schema: v.filter.rules for v in layout.views if v.dataset == "collision_warnings"}
+    assert rules["dept_rsj"] == ("severe_disability_uninsured", "uninsured")
+    assert rules["dept_mzj"] == ("elderly_subsidy_missing", "subsidy_after_death")
+    assert rules["town_330683100"] == ("elderly_alone_80", "elderly_subsidy_missing")
+    assert "legal_rep_dead" in rules["city"] and len(rules["city"]) == 10
+    assert "dept_tjj" not in rules and "dept_wjj" not in rules  # no rule routes there: no relation
+    town = next(v for v in layout.unit("town_330683100").views if v.dataset == "collision_warnings")
+    assert town.filter.admits("330683100201", "elderly_alone_80")
+    assert not town.filter.admits("330683100201", "uninsured")  # a rule routed elsewhere
+    assert not town.filter.admits("330683101001", "elderly_alone_80")  # another town's
+    text = unit_view_sql(town, ("warning_id", "rule")).as_string(None)
+    assert text.endswith("WHERE left(division_code, 9) = '330683100' AND rule IN ('elderly_alone_80', "
+                         "'elderly_subsidy_missing')")
+    with pytest.raises(NamingError):
+        UnitFilter("all", rules=("uninsured'); DROP TABLE x; --",)).where()
+
+
+def test_a_unit_holding_warnings_of_a_rule_not_routed_to_it_is_named():
+    layout = plan_layout(load_topology(SMALL), DAY)
+    per_code = {v: 2 for v in layout.village_codes} | {t + "000": 1 for t in layout.town_codes}
+    counts = _consistent_counts(layout, per_code)
+    village = layout.village_codes[0]
+    by_rule = {s: {(village, "elderly_alone_80"): 1, (village, "uninsured"): 2}
+               for s in layout.routed_sources}
+    by_rule["granted__collision_warnings"] = {(village, "uninsured"): 2}
+    results = {r.name: r for r in reconciliation_gate(
+        None, BuiltVersion(1, "version_000001", layout, {}, VersionCounts(counts, by_rule)))}  # type: ignore[arg-type]
+    assert results["units_hold_the_warnings_routed_to_them"].passed  # views keep their own rules' rows
+    by_rule["village__collision_warnings"] = {(village, "elderly_alone_80"): 0}  # the tier lost one
+    results = {r.name: r for r in reconciliation_gate(
+        None, BuiltVersion(1, "version_000001", layout, {}, VersionCounts(counts, by_rule)))}  # type: ignore[arg-type]
+    routed = results["units_hold_the_warnings_routed_to_them"]
+    assert not routed.passed and routed.details["mismatches"] == {
+        f"village_{village}": {"rows": 0, "city rows routed to it": 1}}
 
 
 def test_expired_grants_stop_applying(shengzhou):
@@ -122,7 +162,7 @@ def test_gates_pass_when_every_split_reconciles():
     layout = plan_layout(load_topology(SMALL), DAY)
     per_code = {v: 2 for v in layout.village_codes} | {t + "000": 1 for t in layout.town_codes}
     results = reconciliation_gate(None, _built(layout, _consistent_counts(layout, per_code)))  # type: ignore[arg-type]
-    assert [r.passed for r in results] == [True] * 5
+    assert [r.passed for r in results] == [True] * 6
 
 
 def test_a_village_short_of_the_city_rows_of_its_code_is_named():
