@@ -7,12 +7,17 @@
 with hits as (
     select distinct h.rule, h.subject_key from {{ ref('prot_screening_hits') }} as h
 ),
-fresh as (
-    select h.rule, h.subject_key, nextval('protected.warning_id_seq') as serial
+unnumbered as (  -- in the order of a digest of (rule, subject): the same hits get the same numbers
+    select h.rule, h.subject_key
     from hits as h
     {%- if is_incremental() %}
     where not exists (select 1 from {{ this }} as i where i.rule = h.rule and i.subject_key = h.subject_key)
     {%- endif %}
+    order by md5(h.rule || ':' || h.subject_key), h.rule, h.subject_key
+),
+fresh as (
+    select u.rule, u.subject_key, nextval('protected.warning_id_seq') as serial
+    from unnumbered as u
 )
 select
     n.rule, n.subject_key, n.serial,
