@@ -17,13 +17,8 @@ import resource
 import shutil
 import time
 
-from pipelines.warehouse import (
-    STATE_DIR,
-    database_url,
-    drop_database,
-    ensure_database,
-    with_database,
-)
+from pipelines.paths import STATE_DIR
+from pipelines.warehouse import database_url, drop_database, ensure_database, with_database
 
 
 def main() -> None:
