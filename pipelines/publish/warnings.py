@@ -52,7 +52,6 @@ class AckError(ValueError):
 class WarningCounts:
     as_of: dt.date | None
     new_red: dict[str, int]  # rule → new red warnings (not acknowledged) on this batch date
-    by_status: dict[str, int]
 
 
 def _exists(conn: psycopg.Connection, name: str) -> bool:
@@ -68,7 +67,7 @@ def commit_state(conn: psycopg.Connection) -> WarningCounts | None:
     with conn.transaction():
         as_of = conn.execute(sql.SQL("SELECT max(as_of) FROM {}").format(WARNINGS_MODEL)).fetchone()[0]
         if as_of is None:
-            return WarningCounts(None, {}, {})
+            return WarningCounts(None, {})
         conn.execute(sql.SQL("DELETE FROM {} WHERE as_of = %s").format(STATE), (as_of,))
         conn.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(STATE, cols, cols, WARNINGS_MODEL))
         conn.execute(sql.SQL("DELETE FROM {} WHERE as_of < (SELECT max(as_of) FROM {} WHERE as_of < %s)"
@@ -77,15 +76,12 @@ def commit_state(conn: psycopg.Connection) -> WarningCounts | None:
 
 
 def counts(conn: psycopg.Connection) -> WarningCounts:
-    """Counts only, never a subject: new red warnings per rule, and warnings per status."""
+    """Counts only, never a subject: new red warnings per rule (the run summary's line)."""
     as_of = conn.execute(sql.SQL("SELECT max(as_of) FROM {}").format(WARNINGS_MODEL)).fetchone()[0]
     new_red = dict(conn.execute(sql.SQL(
         "SELECT rule, count(*) FROM {} WHERE status = 'new' AND severity = 'red' AND NOT acknowledged "
         "GROUP BY 1 ORDER BY 1").format(WARNINGS_MODEL)).fetchall())
-    by_status = dict(conn.execute(sql.SQL(
-        "SELECT status, count(*) FROM {} WHERE NOT acknowledged GROUP BY 1 ORDER BY 1").format(WARNINGS_MODEL)
-    ).fetchall())
-    return WarningCounts(as_of, new_red, by_status)
+    return WarningCounts(as_of, new_red)
 
 
 def acknowledge(conn: psycopg.Connection, topology: Topology, warning_id: str, unit: str, by: str,
