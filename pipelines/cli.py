@@ -113,7 +113,7 @@ def _names(text: str | None) -> list[str] | None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     # only what a form needs: the whole command in about a second (no Dagster, dbt or pandas)
-    from pipelines.forms.errors import Refused
+    from pipelines.access.errors import Refused
     from pipelines.forms.report import list_templates, run_report
 
     try:

@@ -23,10 +23,10 @@ import pytest
 from psycopg import sql
 from support.runs import HUILIU, fresh_databases, huiliu_env
 
-from pipelines.forms.errors import Refused
+from pipelines.access.errors import Refused
+from pipelines.access.sessions import login_role, unit_connection
 from pipelines.forms.report import list_templates, run_report
 from pipelines.forms.templates import TemplateError, load_templates
-from pipelines.forms.unit_session import login_role, unit_connection
 from pipelines.warehouse import with_database
 
 SUFFIX = hashlib.sha256(f"{os.getpid()}".encode()).hexdigest()[:6]

@@ -283,7 +283,7 @@ def _as_form(value: object, labels: dict[str, str]) -> object:
 def test_a_villages_forms_hold_what_its_role_reads_and_nothing_it_may_not(published, tmp_path):
     import openpyxl
 
-    from pipelines.forms.errors import Refused
+    from pipelines.access.errors import Refused
     from pipelines.forms.report import run_report
     from pipelines.forms.templates import load_templates
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from pipelines.forms.errors import Refused
+from pipelines.access.errors import Refused
 from pipelines.forms.templates import OrderKey, Template, check_ledger, tag_column
 from pipelines.naming import NamingError, checked, ident
 

@@ -19,11 +19,11 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from pipelines.access.errors import Refused
+from pipelines.access.sessions import unit_connection
 from pipelines.forms import catalog, exports
-from pipelines.forms.errors import Refused
 from pipelines.forms.plan import Plan, Request, plan, visible_columns, why_not
 from pipelines.forms.templates import LEDGERS, Template, load_templates, template
-from pipelines.forms.unit_session import unit_connection
 from pipelines.forms.writers import WRITERS, Sheet, converter
 from pipelines.warehouse import database_url
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import yaml
 
+from pipelines.access.errors import Refused
 from pipelines.derived import DERIVED
 from pipelines.derived import LEDGERS as LEDGER_NAMES
-from pipelines.forms.errors import Refused
 from pipelines.naming import NamingError, checked
 from pipelines.paths import PROJECT_ROOT
 

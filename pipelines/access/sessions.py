@@ -22,7 +22,7 @@ import psycopg
 from psycopg import errors, sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from pipelines.forms.errors import Refused
+from pipelines.access.errors import Refused
 from pipelines.lock import lock_key
 from pipelines.naming import NamingError, checked, ident
 
