@@ -151,6 +151,73 @@ def cmd_ack(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_sql(args: argparse.Namespace) -> int:
+    from pipelines.access.errors import Refused
+    from pipelines.access.sql import session
+    from pipelines.warehouse import database_url
+
+    try:
+        return session(database_url(), args.unit, args.command).code
+    except Refused as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+
+
+def cmd_access(args: argparse.Namespace) -> int:
+    from pipelines.access import applications, logins
+    from pipelines.access.errors import Refused
+    from pipelines.tables import markdown
+    from pipelines.topology import load_topology
+    from pipelines.warehouse import database_url
+
+    url = database_url()
+    try:
+        with connect_autocommit(url) as conn:
+            if args.access == "login" and args.action == "add":
+                added = logins.add_login(conn, args.name, args.unit)
+                print(f"login {added.login} reads {added.unit} only (governance.access_log)")
+                if added.password:
+                    print(f"password (shown once, not stored): {added.password}")
+            elif args.access == "login" and args.action == "remove":
+                unit = logins.remove_login(conn, args.name)
+                print(f"login {args.name} removed (it read {unit}); its open sessions were ended")
+            elif args.access == "login":
+                print(markdown(["login", "unit", "created at", "created by"], logins.list_logins(conn)))
+            elif args.action == "request":
+                app_id = applications.request(conn, load_topology(), args.unit, args.dataset, args.level,
+                                              args.reason)
+                print(f"application #{app_id}: {args.unit} asks for {args.dataset} ({args.level}); "
+                      f"approve with: huiliu access grant approve {app_id} --by NAME --approval REF "
+                      "--expires YYYY-MM-DD")
+            elif args.action in ("approve", "revoke"):
+                if args.action == "approve":
+                    done = applications.approve(conn, url, load_topology(), args.id, by=args.by,
+                                                approval=args.approval, expires=args.expires)
+                else:
+                    done = applications.revoke(conn, url, load_topology(), args.id, by=args.by)
+                print(f"application #{args.id} {args.action}d; views changed now: "
+                      f"{', '.join(done.changed) or 'none'}")
+                if done.pending:
+                    print("from the next publish (nothing published serves them yet): "
+                          + ", ".join(done.pending))
+            else:
+                rows = [(x.origin, x.unit, x.dataset, x.level, x.status, x.approval, x.expires or "",
+                         "yes" if x.in_force else "no")
+                        for x in applications.listing(conn, load_topology(), args.unit)]
+                print(markdown(["grant", "unit", "dataset", "level", "status", "approval", "last day",
+                                "in force"], rows))
+    except Refused as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    return EXIT_OK
+
+
+def connect_autocommit(url: str):  # noqa: ANN201 - a psycopg connection
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True)
+
+
 def _absent(message: str) -> int:
     print(message, file=sys.stderr)
     return EXIT_NOTHING_PUBLISHED
@@ -194,6 +261,39 @@ def build_parser() -> argparse.ArgumentParser:
     ack.add_argument("--by", required=True, metavar="NAME", help="who acknowledges it")
     ack.add_argument("--note", metavar="TEXT", help="what was done")
     ack.set_defaults(func=cmd_ack)
+
+    q = sub.add_parser("sql", help="a SQL session as one unit sees the warehouse (psql, or -c QUERY)")
+    q.add_argument("--unit", required=True, metavar="SCHEMA", help="the unit (its schema, e.g. village_…)")
+    q.add_argument("-c", dest="command", metavar="QUERY", help="run one statement and print its rows")
+    q.set_defaults(func=cmd_sql)
+
+    acc = sub.add_parser("access", help="analysts' logins and permission applications (权限申请)")
+    what_access = acc.add_subparsers(dest="access", required=True)
+    lg = what_access.add_parser("login", help="an analyst's LOGIN role, a member of one unit's role")
+    lg_do = lg.add_subparsers(dest="action", required=True)
+    la = lg_do.add_parser("add", help="create it (password from HUILIU_LOGIN_PASSWORD, or shown once)")
+    la.add_argument("name", metavar="NAME")
+    la.add_argument("--unit", required=True, metavar="SCHEMA")
+    lg_do.add_parser("remove", help="drop it; its open sessions end").add_argument("name", metavar="NAME")
+    lg_do.add_parser("list", help="the logins in use and their units")
+    gr = what_access.add_parser("grant", help="permission applications beside partitions.yaml's grants")
+    gr_do = gr.add_subparsers(dest="action", required=True)
+    rq = gr_do.add_parser("request", help="apply for a dataset at a level")
+    rq.add_argument("--unit", required=True, metavar="SCHEMA")
+    rq.add_argument("--dataset", required=True)
+    rq.add_argument("--level", required=True, choices=["granted", "clear_names"])
+    rq.add_argument("--reason", required=True, metavar="TEXT")
+    ap = gr_do.add_parser("approve", help="approve an application: it applies at once")
+    ap.add_argument("id", type=int, metavar="ID")
+    ap.add_argument("--by", required=True, metavar="NAME")
+    ap.add_argument("--approval", required=True, metavar="REF", help="the approval's reference")
+    ap.add_argument("--expires", required=True, type=batch_date_arg, metavar="DATE", help="its last valid day")
+    rv = gr_do.add_parser("revoke", help="revoke an application: it stops at once")
+    rv.add_argument("id", type=int, metavar="ID")
+    rv.add_argument("--by", required=True, metavar="NAME")
+    ls = gr_do.add_parser("list", help="partitions.yaml's grants and every application")
+    ls.add_argument("--unit", metavar="SCHEMA")
+    acc.set_defaults(func=cmd_access)
 
     sub.add_parser("rotate-key", help="re-key every token in one publish (HUILIU_TOKEN_KEY holds the new key)"
                    ).set_defaults(func=cmd_rotate_key)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -91,6 +91,15 @@ class Topology:
             if g.unit == f"dept_{code}" and g.dataset not in seen:
                 seen[g.dataset] = g.level
         return seen
+
+    def with_grants(self, extra: tuple[Grant, ...]) -> Topology:
+        """This county with grants beside partitions.yaml's (approved applications): for a (unit,
+        dataset) both hold, the extra grant, the later decision, replaces the file's; grants to units
+        the county no longer has are left out."""
+        schemas = {u.schema for u in self.units}
+        extra = tuple(g for g in extra if g.unit in schemas)
+        keys = {(g.unit, g.dataset) for g in extra}
+        return replace(self, grants=tuple(g for g in self.grants if (g.unit, g.dataset) not in keys) + extra)
 
     def active_grants(self, day: dt.date) -> tuple[Grant, ...]:
         """Grants valid on `day` (the caller's county date: pipelines.clock.today_in_county)."""

@@ -1,7 +1,8 @@
-"""The one refusal every step of a form raises: the command line turns it into exit 1."""
+"""The one refusal of every command that reads as a unit or changes who may: the command line turns it
+into exit 1."""
 
 from __future__ import annotations
 
 
 class Refused(RuntimeError):
-    """The form cannot be written as asked; the message names units, ledgers and columns, never values."""
+    """It cannot be done as asked; the message names units, ledgers, columns and logins, never values."""

@@ -1,4 +1,4 @@
-"""A connection that is one unit and nothing more (for `huiliu report`, later `huiliu sql --unit`).
+"""A connection that is one unit and nothing more (for `huiliu report` and `huiliu sql --unit`).
 
 `SET ROLE unit` on the pipeline's login would not do: one `RESET ROLE` (or `SET ROLE` to
 anything the pipeline may become) undoes it. Instead the session logs in as its own role,
@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 from psycopg import errors, sql
@@ -106,19 +108,14 @@ def expire_login(conn: psycopg.Connection, login: str) -> None:
     conn.execute(sql.SQL("ALTER ROLE {} NOLOGIN PASSWORD NULL VALID UNTIL 'now'").format(ident(login)))
 
 
-def unit_connection(url: str, schema: str, *, application_name: str = "huiliu unit session",
-                    admin: psycopg.Connection | None = None) -> psycopg.Connection:
-    """A new autocommit connection to url's server and database as a login that is `schema` only.
-
-    `url` is the pipeline's (it must be allowed to create roles and grant the unit role); `admin`,
-    an open autocommit connection of it, saves a login. Raises Refused for an unknown unit. The
-    caller closes the returned connection; nothing else needs undoing.
-    """
-    if admin is None:
-        with psycopg.connect(url, autocommit=True) as own:
-            return unit_connection(url, schema, application_name=application_name, admin=own)
+@contextmanager
+def unit_login(url: str, schema: str, *, application_name: str, admin: psycopg.Connection
+               ) -> Iterator[dict[str, str]]:
+    """The unit's login, ready for the connections opened inside the block: their conninfo parameters
+    (a fresh password included). On leaving the block the login is expired again; sessions opened
+    meanwhile keep running. Raises Refused for an unknown unit."""
     if not admin.autocommit:
-        raise ValueError("unit_connection needs an autocommit admin connection (the new password must be "
+        raise ValueError("a unit login needs an autocommit admin connection (the new password must be "
                          "committed before the login)")
     check_unit(admin, schema)
     database = admin.info.dbname
@@ -132,11 +129,26 @@ def unit_connection(url: str, schema: str, *, application_name: str = "huiliu un
     try:
         _prepare_login(admin, login, schema, verifier)
         try:
-            return psycopg.connect(make_conninfo(**params), autocommit=True)
+            yield {k: str(v) for k, v in params.items() if v is not None}
         finally:
             expire_login(admin, login)
     finally:
         admin.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+
+def unit_connection(url: str, schema: str, *, application_name: str = "huiliu unit session",
+                    admin: psycopg.Connection | None = None) -> psycopg.Connection:
+    """A new autocommit connection to url's server and database as a login that is `schema` only.
+
+    `url` is the pipeline's (it must be allowed to create roles and grant the unit role); `admin`,
+    an open autocommit connection of it, saves a login. Raises Refused for an unknown unit. The
+    caller closes the returned connection; nothing else needs undoing.
+    """
+    if admin is None:
+        with psycopg.connect(url, autocommit=True) as own:
+            return unit_connection(url, schema, application_name=application_name, admin=own)
+    with unit_login(url, schema, application_name=application_name, admin=admin) as params:
+        return psycopg.connect(make_conninfo(**params), autocommit=True)
 
 
 def drop_unit_login(conn: psycopg.Connection, schema: str) -> None:

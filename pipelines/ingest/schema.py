@@ -12,7 +12,7 @@ from psycopg import sql
 
 from pipelines.contract import DATASETS
 from pipelines.lock import DDL_LOCK, serialized
-from pipelines.topology import Topology
+from pipelines.topology import Grant, Topology
 
 BATCH_FILES_DDL = """
 CREATE TABLE IF NOT EXISTS governance.batch_files (
@@ -103,6 +103,27 @@ CREATE OR REPLACE VIEW governance.county_today AS
     SELECT coalesce((SELECT c.today FROM governance.county_clock c),
                     (now() AT TIME ZONE 'Asia/Shanghai')::date) AS today;
 COMMENT ON VIEW governance.county_today IS '本县今日 (Asia/Shanghai), 权限到期按此判断';
+ALTER TABLE governance.grants ADD COLUMN IF NOT EXISTS application_id bigint;
+-- Permission applications (huiliu access grant …): approved ones join partitions.yaml's grants.
+CREATE TABLE IF NOT EXISTS governance.access_applications (
+    application_id bigserial PRIMARY KEY,
+    unit           text NOT NULL,
+    dataset        text NOT NULL,
+    level          text NOT NULL CHECK (level IN ('granted', 'clear_names')),
+    reason         text NOT NULL,
+    status         text NOT NULL DEFAULT 'requested' CHECK (status IN ('requested', 'approved', 'revoked')),
+    requested_at   timestamptz NOT NULL DEFAULT now(),
+    requested_by   text NOT NULL,
+    approval       text,
+    expires        date,
+    approved_by    text,
+    approved_at    timestamptz,
+    revoked_by     text,
+    revoked_at     timestamptz,
+    CHECK (status = 'requested' OR approval IS NOT NULL OR revoked_at IS NOT NULL)
+);
+COMMENT ON TABLE governance.access_applications IS
+    '权限申请 (huiliu access grant): 申请、批准 (审批号、到期日含当日、批准人)、撤销; 批准后立即生效';
 CREATE OR REPLACE VIEW governance.grants_in_force AS
     SELECT g.unit, g.dataset, g.level, g.approval, g.expires, g.grantor
     FROM governance.grants g, governance.county_today t WHERE g.expires >= t.today;
@@ -152,10 +173,32 @@ def ensure_grants(conn: psycopg.Connection) -> None:
     conn.execute(GRANTS_DDL)
 
 
+# For a (unit, dataset) both partitions.yaml and an approved application grant, the application —
+# the later decision — holds; of two approved applications, the later approval.
+APPROVED_APPLICATIONS = """
+SELECT DISTINCT ON (unit, dataset) unit, dataset, level, approval, expires, approved_by, application_id
+FROM governance.access_applications WHERE status = 'approved'
+ORDER BY unit, dataset, approved_at DESC, application_id DESC
+"""
+
+
 def sync_grants(conn: psycopg.Connection, topology: Topology) -> None:
-    """governance.grants := the topology's (approval, grantor and last valid day of each)."""
+    """governance.grants := the topology's and the approved applications' (approval, grantor and last
+    valid day of each)."""
     grants = [(g.unit, g.dataset, g.level, g.approval, g.expires, g.grantor) for g in topology.grants]
     _replace(conn, "governance.grants", ("unit", "dataset", "level", "approval", "expires", "grantor"), grants)
+    conn.execute(
+        "INSERT INTO governance.grants (unit, dataset, level, approval, expires, grantor, application_id) "
+        f"SELECT * FROM ({APPROVED_APPLICATIONS}) a ON CONFLICT (unit, dataset) DO UPDATE SET "
+        "level = excluded.level, approval = excluded.approval, expires = excluded.expires, "
+        "grantor = excluded.grantor, application_id = excluded.application_id")
+
+
+def application_grants(conn: psycopg.Connection) -> tuple[Grant, ...]:
+    """The approved applications as grants (Topology.with_grants puts them beside partitions.yaml's)."""
+    return tuple(Grant(unit, dataset, level, approval, expires, grantor)
+                 for unit, dataset, level, approval, expires, grantor, _ in
+                 conn.execute(APPROVED_APPLICATIONS).fetchall())
 
 
 def sync_divisions(conn: psycopg.Connection, topology: Topology) -> int:

@@ -26,7 +26,7 @@ from pipelines.gates.base import Gate, GateFailed, GateResult
 from pipelines.gates.holds import Holds, decide_holds
 from pipelines.gates.reconcile import reconciliation_gate
 from pipelines.govern.audit import audit_unit_schemas, ensure_audit
-from pipelines.ingest.schema import ensure_grants, sync_grants
+from pipelines.ingest.schema import application_grants, ensure_grants, sync_grants
 from pipelines.lock import PublishLock
 from pipelines.naming import PROTECTED_SCHEMA, ident, protected_name
 from pipelines.publish.build import Adopt, BuiltVersion, build_version, discard_version
@@ -141,6 +141,8 @@ def publish(
     with PublishLock(url, wait=lock_wait, label=label, log=log) as lock, \
             psycopg.connect(url, autocommit=True, application_name=label[:60]) as conn:
         timings["lock wait"] = lock.waited
+        ensure_grants(conn)  # approved permission applications hold beside partitions.yaml's grants
+        topology = topology.with_grants(application_grants(conn))
         layout = plan_layout(topology, day)
         if build_tiers is not None:
             t = time.monotonic()
