@@ -13,7 +13,7 @@ from pipelines.naming import NamingError, checked, ident, source_name, version_n
 from pipelines.publish.build import BuiltVersion
 from pipelines.publish.counts import VersionCounts
 from pipelines.publish.layout import UnitFilter, plan_layout, unit_view_sql
-from pipelines.topology import DEFAULT_PATH, load_topology
+from pipelines.topology import DEFAULT_PATH, Grant, load_topology
 
 SMALL = Path(__file__).parent / "fixtures" / "small_county.yaml"
 DAY = dt.date(2026, 11, 23)
@@ -100,6 +100,24 @@ def test_expired_grants_stop_applying(shengzhou):
     assert after.unit("dept_sxj").views == ()
     late = plan_layout(shengzhou, dt.date(2027, 4, 1))  # the village's clear_names grant has expired
     assert {v.audience for v in late.unit("village_330683100201").views} == {"village"}
+
+
+def test_approved_applications_join_the_baseline_and_replace_it_where_both_grant(shengzhou):
+    """Topology.with_grants: what publish() plans from partitions.yaml and governance.access_applications."""
+    extra = (Grant("dept_gaj", "elderly_subsidy", "granted", "A-1", dt.date(2027, 1, 31), "王"),
+             Grant("village_330683100201", "elderly_subsidy", "granted", "A-2", dt.date(2026, 12, 31), "王"),
+             Grant("village_999999999999", "elderly_subsidy", "granted", "A-3", dt.date(2027, 1, 31), "王"))
+    both = shengzhou.with_grants(extra)
+    assert len(both.grants) == len(shengzhou.grants) + 1  # one new, one replacing the file's, one unknown unit
+    layout = plan_layout(both, DAY)
+    gaj = {v.dataset: v for v in layout.unit("dept_gaj").views}
+    assert gaj["elderly_subsidy"].audience == "granted" and gaj["elderly_subsidy"].grant
+    assert "elderly_subsidy" not in {v.dataset for v in plan_layout(shengzhou, DAY).unit("dept_gaj").views}
+    village = {v.dataset: v for v in layout.unit("village_330683100201").views}
+    assert village["elderly_subsidy"].audience == "granted"  # the application, not the file's clear_names
+    after = {v.dataset: v for v in plan_layout(both, dt.date(2027, 1, 1)).unit("village_330683100201").views}
+    assert after["elderly_subsidy"].audience == "village" and "elderly_subsidy" not in {
+        v.dataset for v in plan_layout(both, dt.date(2027, 2, 1)).unit("dept_gaj").views}
 
 
 def test_sources_know_which_unit_filters_read_them(shengzhou):

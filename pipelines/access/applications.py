@@ -21,7 +21,6 @@ from psycopg import sql
 
 from pipelines.access.errors import Refused
 from pipelines.access.record import ensure_access, record
-from pipelines.clock import today_in_county
 from pipelines.contract import DATASETS
 from pipelines.derived import relation_label
 from pipelines.govern.audit import audit_unit_schemas
@@ -54,6 +53,12 @@ class Listed:
     approval: str
     expires: dt.date | None
     in_force: bool
+
+
+def county_today(conn: psycopg.Connection) -> dt.date:
+    """The county's date as the granted views judge it (governance.county_today: the county clock)."""
+    ensure_grants(conn)
+    return conn.execute("SELECT today FROM governance.county_today").fetchone()[0]
 
 
 def request(conn: psycopg.Connection, topology: Topology, unit: str, dataset: str, level: str,
@@ -100,7 +105,7 @@ def approve(conn: psycopg.Connection, url: str, topology: Topology, app_id: int,
         raise Refused(f"application #{app_id} is {status}, not requested")
     if not by.strip() or not approval.strip():
         raise Refused("an approval needs --by (who approves) and --approval (the approval reference)")
-    today = today or today_in_county()
+    today = today or county_today(conn)
     if expires < today:
         raise Refused(f"expires {expires} is before today ({today} in the county)")
     ensure_access(conn)
@@ -132,7 +137,7 @@ def revoke(conn: psycopg.Connection, url: str, topology: Topology, app_id: int, 
             sync_grants(conn, topology)
             record(conn, "grant_revoke", unit=unit, application_id=app_id, by=by.strip(), dataset=dataset,
                    was=status)
-        return apply_now(conn, topology, unit, today or today_in_county()) if status == "approved" else (
+        return apply_now(conn, topology, unit, today or county_today(conn)) if status == "approved" else (
             Applied((), ()))
 
 
@@ -176,8 +181,7 @@ def apply_now(conn: psycopg.Connection, topology: Topology, unit: str, today: dt
 def listing(conn: psycopg.Connection, topology: Topology, unit: str | None = None,
             today: dt.date | None = None) -> list[Listed]:
     """partitions.yaml's grants (the baseline) and every application, oldest first."""
-    today = today or today_in_county()
-    ensure_grants(conn)
+    today = today or county_today(conn)
     out = [Listed("partitions.yaml", g.unit, g.dataset, g.level, "baseline", g.approval, g.expires,
                   g.active_on(today)) for g in topology.grants if unit in (None, g.unit)]
     rows = conn.execute(
