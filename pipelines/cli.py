@@ -212,6 +212,36 @@ def cmd_access(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_topology(args: argparse.Namespace) -> int:
+    from pipelines.divisions import DivisionsError, from_divisions
+    from pipelines.topology import DEFAULT_PATH, TopologyError, load_topology
+
+    if args.action == "from-divisions":
+        try:
+            text = from_divisions(Path(args.file), args.county, args.name,
+                                  Path(args.departments) if args.departments else None)
+        except (DivisionsError, TopologyError) as exc:
+            print(f"refused: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
+        if args.out:
+            Path(args.out).write_text(text, encoding="utf-8")
+            print(f"wrote {args.out}; check it with: huiliu topology check {args.out}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+        return EXIT_OK
+    import os
+
+    path = args.file or os.environ.get("HUILIU_PARTITIONS") or str(DEFAULT_PATH)
+    try:
+        t = load_topology(path)
+    except (TopologyError, OSError) as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"{path}: county {t.county_code} {t.county_name}: {len(t.departments)} departments, "
+          f"{len(t.towns)} towns, {len(t.villages)} villages, {len(t.grants)} grants — valid")
+    return EXIT_OK
+
+
 def connect_autocommit(url: str):  # noqa: ANN201 - a psycopg connection
     import psycopg
 
@@ -294,6 +324,20 @@ def build_parser() -> argparse.ArgumentParser:
     ls = gr_do.add_parser("list", help="partitions.yaml's grants and every application")
     ls.add_argument("--unit", metavar="SCHEMA")
     acc.set_defaults(func=cmd_access)
+
+    topo = sub.add_parser("topology", help="write and validate a county's partitions.yaml")
+    topo_do = topo.add_subparsers(dest="action", required=True)
+    fd = topo_do.add_parser("from-divisions", help="a partitions.yaml from an NBS-style division list")
+    fd.add_argument("file", metavar="FILE.csv", help="code,name,level,parent_code (UTF-8)")
+    fd.add_argument("--county", required=True, metavar="CODE", help="the 6-digit county code")
+    fd.add_argument("--name", required=True, help="the county's name")
+    fd.add_argument("--departments", metavar="FILE",
+                    help="a partitions.yaml whose departments and sources to take (default: the current one)")
+    fd.add_argument("--out", metavar="FILE", help="write here (default: standard output)")
+    ck = topo_do.add_parser("check", help="validate a partitions.yaml (default: HUILIU_PARTITIONS, else the "
+                            "project's)")
+    ck.add_argument("file", nargs="?", metavar="FILE")
+    topo.set_defaults(func=cmd_topology)
 
     sub.add_parser("rotate-key", help="re-key every token in one publish (HUILIU_TOKEN_KEY holds the new key)"
                    ).set_defaults(func=cmd_rotate_key)

@@ -124,6 +124,18 @@ def _name(entry: dict[str, Any], where: str) -> str:
     return name.strip()
 
 
+def _date(value: Any, where: str) -> dt.date:
+    """A YYYY-MM-DD date, whether YAML read it as one or it was quoted ('2027-12-31')."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise _fail(where, f"{value!r} is not a YYYY-MM-DD date")
+
+
 def parse_topology(doc: dict[str, Any]) -> Topology:
     """Validate a partitions document; errors name the entry at fault."""
     if not isinstance(doc, dict):
@@ -133,9 +145,7 @@ def parse_topology(doc: dict[str, Any]) -> Topology:
     if len(county_code) != 6 or not county_code.isdigit():
         raise _fail("county", f"code {county_code!r} must be a 6-digit county code")
 
-    first = doc.get("first_batch_date")
-    if not isinstance(first, dt.date):
-        raise _fail("first_batch_date", f"{first!r} is not a YYYY-MM-DD date")
+    first = _date(doc.get("first_batch_date"), "first_batch_date")
 
     sources: dict[str, tuple[str, ...]] = {}
     for source, names in (doc.get("sources") or {}).items():
@@ -200,9 +210,7 @@ def parse_topology(doc: dict[str, Any]) -> Topology:
         approval = entry.get("approval")
         if not approval:
             raise _fail(where, "a grant needs an approval reference")
-        expires = entry.get("expires")
-        if not isinstance(expires, dt.date):
-            raise _fail(where, f"expires {expires!r} is not a YYYY-MM-DD date")
+        expires = _date(entry.get("expires"), f"{where}.expires")
         grantor = entry.get("grantor", "partitions.yaml")
         grants.append(Grant(unit, dataset, level, str(approval), expires, str(grantor)))
 
