@@ -167,8 +167,9 @@ def from_divisions(path: Path, county: str, name: str, departments: Path | None 
         raise DivisionsError("--name must name the county")
     try:
         base = load_topology(departments)
-    except TopologyError as exc:
-        raise DivisionsError(f"departments and sources: {exc}") from exc
+    except (TopologyError, OSError) as exc:
+        raise DivisionsError(f"departments and sources (--departments, HUILIU_PARTITIONS or the project's "
+                             f"partitions.yaml): {exc}") from exc
     doc = partitions_document(read_divisions(path, county), county, name.strip(), base)
     text = render(doc, path.name)
     parse_topology(yaml.safe_load(text))  # what every command will read: refused here, not later

@@ -31,6 +31,7 @@ from pipelines.gates.base import GateFailed
 from pipelines.lock import describe_holder
 from pipelines.naming import AUDIENCES
 from pipelines.publish import PublishLock, PublishLockBusy, publish
+from pipelines.publish.roles import ROLE_COMMENT, RoleError
 from pipelines.topology import DEFAULT_PATH, Topology, load_topology
 from pipelines.warehouse import drop_database, ensure_database, with_database
 
@@ -676,7 +677,30 @@ def test_a_second_database_on_the_server_reuses_the_roles(county: County, wareho
         drop_database(admin, name)
 
 
-def test_another_county_publishes_by_configuration_alone(warehouse_url: str, monkeypatch: pytest.MonkeyPatch):
+def test_a_very_first_publish_that_dies_before_its_switch_leaves_nothing(county: County, warehouse_url: str):
+    admin, name, url = _db_url(warehouse_url, "first")
+    try:
+        first = County(url, county.topology)
+        first.plant(seed=11)
+
+        def boom(_built) -> None:
+            raise RuntimeError("the very first publish dies before its switch")
+
+        with pytest.raises(RuntimeError, match="very first"):
+            first.publish(before_switch=boom)
+        with first.connect() as conn:  # nothing published: no placeholder, no unit view, the build given back
+            views = "SELECT count(*) FROM pg_views WHERE schemaname ~ '^(published|city|dept_|town_|village_)'"
+            assert conn.execute(views).fetchone()[0] == 0
+            tiers = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'tiers'").fetchone()[0]
+        assert tiers == 6 * len(RELATIONS)
+    finally:
+        drop_database(admin, name)
+
+
+def test_another_county_on_this_server_is_refused_before_anything_is_built(
+        county: County, warehouse_url: str, monkeypatch: pytest.MonkeyPatch):
+    """Roles are cluster-wide: the small county would share `city` and `dept_*` with Shengzhou's.
+    tests/test_second_county.py onboards another county on a server of its own."""
     monkeypatch.setenv("HUILIU_PARTITIONS", str(SMALL))
     topology = load_topology()
     assert (topology.county_code, len(topology.towns), len(topology.villages)) == ("339901", 2, 5)
@@ -684,30 +708,14 @@ def test_another_county_publishes_by_configuration_alone(warehouse_url: str, mon
     try:
         small = County(url, topology)
         small.plant(seed=11)
-
-        def boom(_built) -> None:
-            raise RuntimeError("the very first publish dies before its switch")
-
-        with pytest.raises(RuntimeError, match="very first"):
-            small.publish(before_switch=boom)
-        with small.connect() as conn:  # nothing published: no placeholder, no unit view, the build given back
-            views = "SELECT count(*) FROM pg_views WHERE schemaname ~ '^(published|city|dept_|town_|village_)'"
-            assert conn.execute(views).fetchone()[0] == 0
-            tiers = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'tiers'").fetchone()[0]
-        assert tiers == 6 * len(RELATIONS)
-        outcome = small.publish()
-        assert all(g.passed for g in outcome.gates)
+        with pytest.raises(RoleError, match=r"serve county 330683 .*county 339901 示例县 needs a PostgreSQL "
+                                            r"server of its own"):
+            small.publish()
         with small.connect() as conn:
             schemas = {r[0] for r in conn.execute("SELECT nspname FROM pg_namespace")}
-            expected = {"city", "town_339901001", "town_339901101", "village_339901001001",
-                        "village_339901001201", "village_339901101001", "village_339901101202",
-                        "village_339901101215", "dept_gaj"}
-            assert expected <= schemas
-            assert not any(s.startswith(("town_330683", "village_330683")) for s in schemas)
-            for v in topology.villages:
-                for d in DATASETS:
-                    assert _count(conn, v.schema, d) == small.village_total(d, v.code)
-            assert "clear_names__elderly_subsidy" in conn.execute(
-                "SELECT pg_get_viewdef('village_339901101202.elderly_subsidy'::regclass)").fetchone()[0]
+            assert not schemas & {"published", "city", "town_339901001", "village_339901001001"}
+        with county.connect() as conn:  # Shengzhou's roles and data are untouched
+            mark = conn.execute(ROLE_COMMENT).fetchone()[0]
+            assert mark.startswith("huiliu: the unit roles of county 330683")
     finally:
         drop_database(admin, name)

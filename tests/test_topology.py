@@ -8,25 +8,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.divisions import HEADER, another_county
 
 from pipelines.cli import main
 from pipelines.divisions import DivisionsError, from_divisions
 from pipelines.topology import DEFAULT_PATH, TopologyError, load_topology, parse_topology
 
 SHENGZHOU = Path(__file__).resolve().parents[2] / "shared" / "data" / "shengzhou_divisions.csv"
-HEADER = "code,name,level,parent_code\n"
-
-
-def another_county(path: Path, county: str = "339902", towns: int = 3, villages: int = 4) -> Path:
-    lines = [HEADER]
-    for t in range(1, towns + 1):
-        town = f"{county}{100 + t:03d}"
-        lines.append(f"{town},第{t}镇,town,{county}\n")
-        lines += [f"{town}{200 + v:03d},第{t}镇{v}村,village,{town}\n" for v in range(1, villages + t)]
-    path.write_text("".join(lines), encoding="utf-8")
-    return path
-
-
 def test_the_countys_own_list_gives_back_its_towns_and_villages(tmp_path):
     if not SHENGZHOU.exists():
         pytest.skip("../shared is not beside the project")

@@ -10,6 +10,7 @@ unit through a default privilege.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -78,6 +79,32 @@ def ensure_roles(conn: psycopg.Connection, names: Iterable[str]) -> RoleReport:
         if login:
             report.can_login.append(name)
     return report
+
+
+# The `city` role's COMMENT names the county the server's unit roles serve (roles are cluster-wide).
+COUNTY_MARK = re.compile(r"^huiliu: the unit roles of county (\d{6})")
+ROLE_COMMENT = "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = 'city'"
+
+
+def claim_county(conn: psycopg.Connection, county_code: str, county_name: str) -> None:
+    """Refuse to publish a county whose unit roles already serve another county on this server.
+
+    Roles are cluster-wide: two counties on one server would share `city` and every `dept_*`
+    role, so one county's analysts would read the other's data. The first publish on a server
+    records its county in the `city` role's comment; another county must run on its own server.
+    """
+    ensure_roles(conn, ["city"])
+    row = conn.execute(ROLE_COMMENT).fetchone()
+    mark = COUNTY_MARK.match(row[0] or "") if row else None
+    if mark is None:
+        text = (f"huiliu: the unit roles of county {county_code} {county_name} "
+                f"(first published in database {conn.info.dbname})")
+        conn.execute(sql.SQL("COMMENT ON ROLE city IS {}").format(sql.Literal(text)))
+    elif mark.group(1) != county_code:
+        raise RoleError(f"this server's unit roles serve county {mark.group(1)} (role city: {row[0]!r}): "
+                        f"county {county_code} {county_name} needs a PostgreSQL server of its own (roles are "
+                        "shared by every database of a server); point HUILIU_DATABASE_URL at one, or run it "
+                        "with its own HUILIU_STATE_DIR for a local server of its own")
 
 
 def lock_down_public(conn: psycopg.Connection) -> list[str]:

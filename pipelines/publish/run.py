@@ -33,7 +33,7 @@ from pipelines.publish.build import Adopt, BuiltVersion, build_version, discard_
 from pipelines.publish.changes import Changes, plan_changes
 from pipelines.publish.layout import Layout, plan_layout
 from pipelines.publish.privileges import enforce as enforce_privileges
-from pipelines.publish.roles import RoleReport, ensure_roles, grant_auditor, lock_down_public
+from pipelines.publish.roles import RoleReport, claim_county, ensure_roles, grant_auditor, lock_down_public
 from pipelines.publish.switch import (
     SwitchReport,
     after_switch,
@@ -141,6 +141,7 @@ def publish(
     with PublishLock(url, wait=lock_wait, label=label, log=log) as lock, \
             psycopg.connect(url, autocommit=True, application_name=label[:60]) as conn:
         timings["lock wait"] = lock.waited
+        claim_county(conn, topology.county_code, topology.county_name)  # one county's roles per server
         ensure_grants(conn)  # approved permission applications hold beside partitions.yaml's grants
         topology = topology.with_grants(application_grants(conn))
         layout = plan_layout(topology, day)
