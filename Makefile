@@ -8,7 +8,7 @@ DEMO_DATE   ?= $(shell $(PYTHON) -c "import re;print(re.search(r'first_batch_dat
 DEMO_PEOPLE ?= 20000
 DEMO_SEED   ?= 7
 
-.PHONY: install demo test test-ui chromium pgaudit lint bench ui db-stop clean-demo
+.PHONY: install demo test test-ui chromium pgaudit lint bench ui docs db-stop clean-demo
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ demo: $(STAMP) pgaudit
 # The Dagster UI and daemon on a persistent instance (dagster-postgres); prints the URL.
 ui: $(STAMP) pgaudit
 	$(BIN)/python -m pipelines.instance.ui
+
+# dbt's documentation site over the warehouse as built (after `make demo`): models, lineage graph,
+# each column's label | class | grade | action. Served on http://127.0.0.1:8580/ (DOCS_PORT).
+DOCS_PORT ?= 8580
+docs: $(STAMP)
+	$(BIN)/python -m pipelines.tiers.docs --serve --port $(DOCS_PORT)
 
 # The linters first: an inverted import or a stale contract macro fails before any test runs.
 test: lint chromium pgaudit

@@ -1,4 +1,9 @@
-"""Tests run against the project's real PostgreSQL, in a database of their own."""
+"""Tests run against the project's real PostgreSQL, in a database of their own.
+
+`published` is one county-size delivery (tests/support/county.py) run through the real pipeline
+once per session, in a database of its own: the attack, role, grant, audit, access and docs tests
+all read that same published warehouse.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from support.county import Published, publish_county
 from support.db import reset_warehouse
 
 from pipelines.localdb import ensure_local_server
@@ -44,3 +50,13 @@ def conn(warehouse_url: str) -> Iterator[psycopg.Connection]:
         ensure_schemas(c)
         sync_divisions(c, load_topology())
         yield c
+
+
+@pytest.fixture(scope="session")
+def published(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Published]:
+    admin = with_database(warehouse_url, "postgres")
+    name = f"{warehouse_url.rsplit('/', 1)[1]}_security"
+    drop_database(admin, name)
+    ensure_database(admin, name)
+    yield publish_county(with_database(warehouse_url, name), tmp_path_factory.mktemp("security_landing"))
+    drop_database(admin, name)

@@ -85,6 +85,15 @@ class HuiliuTranslator(DagsterDbtTranslator):
         folder = fqn[1] if len(fqn) > 2 else "staging"
         return _GROUP_BY_FOLDER.get(folder, folder)
 
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        """Which dbt model (or source) this is and where it lives, then dbt's own description: the UI's
+        asset page points at the same node `make docs` documents."""
+        kind, name = dbt_resource_props["resource_type"], dbt_resource_props["name"]
+        where = dbt_resource_props.get("original_file_path") or ""
+        head = f"dbt {kind} `{name}`" + (f" ({where})" if where else "")
+        body = (dbt_resource_props.get("description") or "").strip()
+        return f"{head}: {body}" if body else head
+
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return ["team:data-engineering"]
 
