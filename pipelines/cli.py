@@ -6,7 +6,12 @@ import argparse
 import contextlib
 import datetime as dt
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipelines.run_report import RunReport
 
 # warehouse.md: 0 published in full, 1 nothing published, 2 published but something held back
 EXIT_OK, EXIT_NOTHING_PUBLISHED, EXIT_SOME_HELD_BACK = 0, 1, 2
@@ -48,6 +53,60 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return run_from_args(args)
 
 
+def _followed(run: Callable[[str], RunReport], what: str) -> RunReport:
+    """Run `run(run_id)` with its progress on stderr (live on a terminal, plain lines elsewhere) and
+    dbt's and Dagster's own output in `.huiliu/logs/<run_id>/run.log`."""
+    from pipelines.follow import display_for
+    from pipelines.paths import STATE_DIR
+    from pipelines.progress import listening
+    from pipelines.runner import new_run_id
+
+    run_id = new_run_id()
+    log = STATE_DIR / "logs" / run_id / "run.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    terminal = sys.stderr
+    print(f"{what} run_id={run_id}; dbt's and Dagster's log: {_shown(log)}", file=terminal, flush=True)
+    display = display_for(terminal)
+    with open(log, "w", encoding="utf-8") as out, listening(display), \
+            contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        try:
+            report = run(run_id)
+        finally:
+            display.close()
+    report.log = _shown(log)
+    report.gate_report = _shown(report.gate_report) if report.gate_report is not None else None
+    with contextlib.suppress(Exception):  # the hint names a village of this county
+        from pipelines.topology import load_topology
+
+        villages = load_topology().villages
+        report.try_village = villages[0].schema if villages else None
+    return report
+
+
+def _shown(path: Path) -> Path:
+    """A path as the operator would type it: relative to the working directory when under it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
+def _report_outcome(report: RunReport, as_json: bool) -> int:
+    print(report.as_json() if as_json else report.render())
+    for line in report.rejections:
+        print(line, file=sys.stderr)
+    if report.exit_code == EXIT_NOTHING_PUBLISHED:
+        print(f"nothing published: {report.failure or 'the run published no version'}", file=sys.stderr)
+        for table in report.failure_details:
+            print(table, file=sys.stderr)
+        return EXIT_NOTHING_PUBLISHED
+    for dataset, hold in report.held.items():
+        print(f"held: {dataset}: {hold['reason']}", file=sys.stderr)
+    if report.exit_code == EXIT_SOME_HELD_BACK:
+        print(f"published version_{report.version:06d}, but not everything: exit 2", file=sys.stderr)
+    return report.exit_code
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.govern.audit import status
     from pipelines.runner import run_batch_date
@@ -57,23 +116,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         audit = status(conn)
     if not audit.on:  # said at start-up, and again in the summary
         print(f"warning: {audit.why}", file=sys.stderr)
-    # dbt's progress lines go to stderr: stdout carries the run's summary only.
-    with contextlib.redirect_stdout(sys.stderr):
-        report = run_batch_date(Path(args.landing), args.date, accept_drop=args.accept_drop)
-    print(report.render())
-    for line in report.rejections:
-        print(line, file=sys.stderr)
-    if report.failure or report.version is None:
-        print(f"nothing published: {report.failure or 'the run published no version'}", file=sys.stderr)
-        for table in report.failure_details:
-            print(table, file=sys.stderr)
-        return EXIT_NOTHING_PUBLISHED
-    for dataset, hold in report.held.items():
-        print(f"held: {dataset}: {hold['reason']}", file=sys.stderr)
-    if report.held_back:
-        print(f"published version_{report.version:06d}, but not everything: exit 2", file=sys.stderr)
-        return EXIT_SOME_HELD_BACK
-    return EXIT_OK
+    def run(run_id: str) -> RunReport:
+        return run_batch_date(Path(args.landing), args.date, accept_drop=args.accept_drop, run_id=run_id)
+
+    report = _followed(run, f"huiliu run {args.date}")
+    return _report_outcome(report, args.json)
 
 
 def cmd_rotate_key(_: argparse.Namespace) -> int:
@@ -96,8 +143,7 @@ def cmd_rotate_key(_: argparse.Namespace) -> int:
         new = tk.install_key(conn, key, rotate=True)
     print(f"token key {old or '(none)'} → {new}, recorded in governance.key_rotations; re-keying every token",
           file=sys.stderr)
-    with contextlib.redirect_stdout(sys.stderr):
-        report = rebuild()
+    report = _followed(lambda run_id: rebuild(run_id=run_id), "huiliu rotate-key")
     print(report.render())
     if report.failure:
         print(f"nothing published: {report.failure} (the new key is installed: the next publish re-keys)",
@@ -272,6 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--accept-drop", action="append", default=[], metavar="DATASET",
                      help="publish DATASET although it has far fewer rows than published (recorded in "
                      "governance.accepted_drops); repeatable")
+    run.add_argument("--json", action="store_true",
+                     help="print one machine-readable summary instead of the table")
     run.set_defaults(func=cmd_run)
 
     rep = sub.add_parser("report", help="write a unit's form (基层一张表) as that unit's role sees it")

@@ -605,6 +605,9 @@ class _Invocation:
     def wait(self) -> _Invocation:
         return self
 
+    def stream_raw_events(self) -> Iterator[object]:
+        return iter(())
+
 
 class _StubDbt:
     """Stands in for DbtCliResource: records the dbt command and rebuilds the stand-in tiers."""

@@ -17,6 +17,7 @@ from pipelines.gates.files import files_gate
 from pipelines.gates.lineage import Compilation, finish_lineage
 from pipelines.gates.reconcile import current_state_gate, reconciliation_gate
 from pipelines.gates.reidentify import reidentification_gate
+from pipelines.progress import emit
 
 
 def quality_gate(conn: psycopg.Connection, version: Candidate) -> list[GateResult]:
@@ -28,8 +29,11 @@ def quality_gate(conn: psycopg.Connection, version: Candidate) -> list[GateResul
         compilation, starting = None, exc
     try:
         results = files_gate(conn, version)
+        emit("gates", detail="files")
         results += expectation_gate(conn, version)
+        emit("gates", detail="expectation suites")
         results += reidentification_gate(conn, version)
+        emit("gates", detail="re-identification attack")
     except BaseException:
         if compilation is not None:
             compilation.cancel()
@@ -38,6 +42,7 @@ def quality_gate(conn: psycopg.Connection, version: Candidate) -> list[GateResul
         results.append(GateResult("lineage_proof", False, f"dbt compile could not start: {starting}", {}))
     else:
         results.append(finish_lineage(conn, version, compilation))
+    emit("gates", detail="lineage proof")
     return results
 
 

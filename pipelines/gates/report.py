@@ -165,12 +165,16 @@ def overview_markdown(results: Sequence[GateResult], limit: int = 12) -> str:
     return out
 
 
+def report_path(run_id: str, directory: Path | None = None) -> Path:
+    """Where a run's gate report is written (the run's summary names it)."""
+    return (directory or REPORT_DIR) / f"{_SAFE.sub('_', run_id) or 'run'}.html"
+
+
 def write_report(results: Sequence[GateResult], run_id: str, *, version: str | None = None,
                  directory: Path | None = None, context: Mapping[str, Any] | None = None) -> Path:
     """Write the page to <directory>/<run_id>.html (default .huiliu/gate_reports) and return its path."""
-    target = directory or REPORT_DIR
-    target.mkdir(parents=True, exist_ok=True)
-    path = target / f"{_SAFE.sub('_', run_id) or 'run'}.html"
+    path = report_path(run_id, directory)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_report(results, run_id, version=version, context=context), encoding="utf-8")
     return path
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import psycopg
 from pipelines.contract import SOURCES
 from pipelines.ingest.loader import FileOutcome, load_file, record_file
 from pipelines.ingest.manifest import MANIFEST, FileEntry, Manifest, read_manifest
+from pipelines.progress import emit
 
 
 def complete_batches(landing: Path, day: dt.date) -> list[tuple[str, Path]]:
@@ -31,11 +34,14 @@ def ingest_batch(
     manifest = read_manifest(directory, source, day)
     wanted = set(datasets) if datasets is not None else None
     outcomes = [record_unlisted(conn, manifest, name) for name in manifest.unlisted]
-    outcomes += [
-        load_file(conn, manifest, entry)
-        for entry in manifest.entries
-        if wanted is None or entry.dataset in wanted or entry.fault is not None
-    ]
+    for entry in manifest.entries:
+        if wanted is None or entry.dataset in wanted or entry.fault is not None:
+            t0 = time.monotonic()
+            outcome = load_file(conn, manifest, entry)
+            outcomes.append(outcome)
+            rows, seconds = outcome.rows_received or 0, time.monotonic() - t0
+            emit("ingest", detail=f"{manifest.source}/{entry.dataset}: {outcome.status}, {rows:,} rows"
+                 + (f" ({rows / seconds:,.0f} rows/s)" if rows and seconds > 0 else ""))
     return manifest, outcomes
 
 
@@ -56,6 +62,11 @@ def ingest_day(
     """Ingest every complete batch of `day` found under `landing`."""
     outcomes: list[FileOutcome] = []
     wanted = list(datasets) if datasets is not None else None
+    emit("ingest", "start", f"batches of {day}")
     for source, directory in complete_batches(landing, day):
         outcomes += ingest_batch(conn, source, directory, day, wanted)[1]
+    loaded = sum(o.rows_received or 0 for o in outcomes if o.status == "loaded")
+    statuses = Counter("already recorded" if o.status == "skipped" else o.status for o in outcomes)
+    emit("ingest", "finish", ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
+         + f"; {loaded:,} rows loaded", len(outcomes))
     return outcomes

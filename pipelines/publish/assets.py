@@ -26,6 +26,7 @@ from pipelines.gates import (
 from pipelines.gates.checks import check_results, check_specs, value_quality_result
 from pipelines.govern.token_key import key_withheld
 from pipelines.naming import TIERS
+from pipelines.progress import step
 from pipelines.publish import report
 from pipelines.publish.layout import Layout
 from pipelines.publish.run import PublishOutcome, publish
@@ -111,7 +112,11 @@ def publish_warehouse(context: dg.AssetExecutionContext, config: PublishConfig, 
         target = parse_cache.new_target("publish_tiers", url)
         with key_withheld():  # dbt's process starts without the token key
             invocation = dbt.cli(args, target_path=target)
-        invocation.wait()  # raises when dbt failed
+        with step("tiers", total=len(layout.relations), detail="dbt build of the tier relations") as advance:
+            for event in invocation.stream_raw_events():  # raises when dbt failed
+                node = event.raw_event["data"].get("node_info", {})
+                if event.raw_event["info"]["name"] == "LogModelResult":  # one per model built
+                    advance(node.get("node_name", ""))
         parse_cache.keep(target, url)
 
     try:

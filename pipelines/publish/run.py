@@ -29,6 +29,7 @@ from pipelines.govern.audit import audit_unit_schemas, ensure_audit
 from pipelines.ingest.schema import application_grants, ensure_grants, sync_grants
 from pipelines.lock import PublishLock
 from pipelines.naming import PROTECTED_SCHEMA, ident, protected_name
+from pipelines.progress import emit
 from pipelines.publish.build import Adopt, BuiltVersion, build_version, discard_version
 from pipelines.publish.changes import Changes, plan_changes
 from pipelines.publish.layout import Layout, plan_layout
@@ -161,9 +162,14 @@ def publish(
             t = time.monotonic()
             results: list[GateResult] = []
             # --- quality gates run here: every gate sees the built, unpublished version -------
+            emit("gates", "start", f"{built.schema}: {len(built.sources)} relations")
             for gate in gates:
                 results += gate(conn, built)
                 crash_point("gates")  # test-only
+                emit("gates", detail=getattr(gate, "__name__", "gate"), done=len(results))
+            passed = sum(r.passed for r in results)
+            emit("gates", "finish" if passed == len(results) else "fail",
+                 f"{passed} of {len(results)} checks passed", len(results))
             timings["gates"] = time.monotonic() - t
             if not all(r.passed for r in results):
                 raise GateFailed(results)
@@ -184,6 +190,7 @@ def publish(
             per_dataset = state_dates(conn, holds.held)
             dates = (list(batch_dates) if batch_dates is not None else
                      sorted({dt.date.fromisoformat(x) for v in per_dataset.values() for x in v}))
+            emit("publish", "start", f"switch to {built.schema}")
             report = switch(lock, built, changes, run_id=run_id, batch_dates=dates,
                             rows_by_tier=built.counts.rows_by_tier(layout), gates=gates_json(results),
                             held_datasets=holds.as_json(), dataset_dates=per_dataset,
@@ -204,6 +211,7 @@ def publish(
         audit_unit_schemas(conn, [u.schema for u in layout.units])  # pgaudit logs every read of them
         timings["after switch"] = time.monotonic() - t
     timings["total"] = time.monotonic() - t0
+    emit("publish", "finish", f"published {built.schema} (switch {report.seconds * 1000:.0f} ms)")
     log(f"published {built.schema} in {timings['total']:.1f} s (switch {report.seconds * 1000:.0f} ms, "
         f"{report.locks_held} locks)")
     return PublishOutcome(built.number, built.schema, layout, built, results, changes, report, roles,

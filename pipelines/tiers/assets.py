@@ -16,6 +16,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from pipelines.crashpoints import crash_point
 from pipelines.govern.token_key import install_key, key_withheld
 from pipelines.lock import PublishLock
+from pipelines.progress import step
 from pipelines.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.tiers import parse_cache
 from pipelines.tiers.project import HuiliuTranslator, dbt_project, prepare_manifest
@@ -66,12 +67,16 @@ def huiliu_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     with PublishLock(url, wait=None, label=f"huiliu dbt build {context.run_id}",
                      log=context.log.info), key_withheld():  # dbt's process starts without the token key
         invocation = dbt.cli(args, context=context, target_path=target)
-        for i, event in enumerate(invocation.stream()):
-            if i == 0:
-                crash_point("dbt")  # test-only: dbt is running
-            if isinstance(event, dg.Output) and event.output_name == WARNINGS_OUTPUT:
-                with warehouse.connect() as conn:
-                    event = event.with_metadata({**event.metadata, **warning_metadata(conn)})
-            yield event
+        with step("dbt", total=len(context.selected_asset_keys), detail="staging → governance → ledgers"
+                  ) as advance:
+            for i, event in enumerate(invocation.stream()):
+                if i == 0:
+                    crash_point("dbt")  # test-only: dbt is running
+                if isinstance(event, dg.Output) and event.output_name == WARNINGS_OUTPUT:
+                    with warehouse.connect() as conn:
+                        event = event.with_metadata({**event.metadata, **warning_metadata(conn)})
+                if isinstance(event, dg.Output):
+                    advance(event.output_name)
+                yield event
     if invocation.is_successful():
         parse_cache.keep(target, url)
