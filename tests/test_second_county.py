@@ -10,7 +10,9 @@ the county publishes, every unit of it sees its own rows, and nothing of Shengzh
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,7 @@ import pytest
 from support.divisions import another_county
 from support.runs import HUILIU
 
+from pipelines.contract import DATASETS
 from pipelines.topology import load_topology
 
 COUNTY, NAME = "339902", "示例二县"
@@ -59,6 +62,16 @@ def test_another_county_generates_runs_and_publishes_on_its_own_server(county) -
     run = _huiliu(env, "run", "--landing", str(landing), "--date", DAY.isoformat())
     assert run.returncode == 0, run.stderr[-3000:]
     assert "published version_000001" in run.stdout
+    # the run's summary and its plain progress (no terminal: no escape codes), dbt's lines in the log only
+    assert "\x1b[" not in run.stdout + run.stderr and "START sql table model" not in run.stderr
+    assert "exit 0: everything published" in run.stdout and "try: make ui" in run.stdout
+    assert re.search(r"^\d\d:\d\d:\d\d dbt models done \d+/\d+ in ", run.stderr, re.M), run.stderr[-2000:]
+    log = root / "state" / "logs" / re.search(r"run_id=([0-9a-f-]{36})", run.stdout).group(1) / "run.log"
+    assert "START sql table model" in log.read_text(encoding="utf-8")
+    again = _huiliu(env, "run", "--landing", str(landing), "--date", DAY.isoformat(), "--json")
+    summary = json.loads(again.stdout)
+    assert again.returncode == summary["exit_code"] == 0 and summary["version"] == 2
+    assert {d["dataset"] for d in summary["datasets"]} == set(DATASETS) and summary["gates"]["failed"] == []
     url = _huiliu(env, "db-url").stdout.strip()
     topology = load_topology(env["HUILIU_PARTITIONS"])
     assert (len(topology.towns), len(topology.villages)) == (3, 15)
