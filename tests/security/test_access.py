@@ -11,6 +11,7 @@ import urllib.parse
 
 import psycopg
 import pytest
+from support.db import as_role
 
 from pipelines.gates.reconcile import reconciliation_gate
 from pipelines.govern.audit import status, sync_read_audit
@@ -82,12 +83,7 @@ def test_a_unit_role_that_could_read_beyond_its_schema_is_refused(published, mem
             c.execute(f"REVOKE {membership} FROM {VILLAGE}")
 
 
-def _as(c: psycopg.Connection, role: str, query: str) -> list[tuple]:
-    c.execute(f"SET ROLE {role}")
-    try:
-        return c.execute(query).fetchall()
-    finally:
-        c.execute("RESET ROLE")
+_as = as_role
 
 
 def test_a_grant_works_through_its_last_day_and_stops_the_next_without_a_run(published) -> None:

@@ -13,6 +13,7 @@ import urllib.parse
 
 import psycopg
 import pytest
+from support.db import as_role
 from support.runs import HUILIU, huiliu_env
 
 from pipelines.govern.audit import sync_read_audit
@@ -28,12 +29,7 @@ def huiliu(published, *args: str, stdin: str | None = None, **env: str) -> subpr
                           env=huiliu_env(published.url, **env))
 
 
-def _as(c: psycopg.Connection, role: str, query: str) -> list[tuple]:
-    c.execute(f"SET ROLE {role}")
-    try:
-        return c.execute(query).fetchall()
-    finally:
-        c.execute("RESET ROLE")
+_as = as_role
 
 
 def _readable(c: psycopg.Connection, relation: str) -> bool:

@@ -12,3 +12,12 @@ def reset_warehouse(conn: psycopg.Connection) -> None:
         "AND nspname NOT IN ('information_schema', 'public')")]
     for name in schemas:
         conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+def as_role(conn: psycopg.Connection, role: str, query: str) -> list[tuple]:
+    """Rows of `query` read as `role` (SET ROLE on the pipeline's connection, reset afterwards)."""
+    conn.execute(f"SET ROLE {role}")
+    try:
+        return conn.execute(query).fetchall()
+    finally:
+        conn.execute("RESET ROLE")
