@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from support.db import reset_warehouse
+from support.faults import PLANTED_ID, TOWN_HR, town_tier_corrupted
 
 from huiliu_dev.generate import generate
 from pipelines.contract import DATASETS
@@ -173,47 +174,11 @@ def test_faulty_files_are_rejected_by_name_and_the_rest_loads(landing, db):
 
 # --- a corrupted town tier inside a real run: the gates refuse the publish ---------------------
 
-PLANTED_ID = "33068319900307123X"  # a well-formed, made-up identity number
-TOWN_HR = "town__household_registration"
-
-# Fires inside the publish step when the built town table is adopted into the new version
-# (ALTER TABLE … SET SCHEMA version_N), i.e. after dbt built it and before any gate looks at it.
-FAULT_TRIGGER = f"""
-CREATE SCHEMA gates_fault;
-CREATE TABLE gates_fault.armed (armed boolean NOT NULL);
-INSERT INTO gates_fault.armed VALUES (true);
-CREATE FUNCTION gates_fault.corrupt() RETURNS event_trigger LANGUAGE plpgsql AS $$
-DECLARE cmd record;
-BEGIN
-  FOR cmd IN SELECT * FROM pg_event_trigger_ddl_commands()
-             WHERE object_type = 'table' AND object_identity ~ '^version_[0-9]+\\.{TOWN_HR}$' LOOP
-    IF NOT (SELECT armed FROM gates_fault.armed) THEN RETURN; END IF;
-    UPDATE gates_fault.armed SET armed = false;
-    -- a clear identity number in a text column
-    EXECUTE format('UPDATE %s SET relation_to_head = coalesce(relation_to_head, '''') || %L '
-                   'WHERE ctid = (SELECT min(ctid) FROM %s)', cmd.object_identity, ' 身份证{PLANTED_ID}',
-                   cmd.object_identity);
-    -- a row moved under another town (a valid village code, so only the city can tell)
-    EXECUTE format('UPDATE %s t SET division_code = (SELECT d.code FROM governance.divisions d '
-                   'WHERE d.level = ''village'' AND d.town_code <> left(t.division_code, 9) '
-                   'ORDER BY d.code LIMIT 1) WHERE ctid = (SELECT max(ctid) FROM %s '
-                   'WHERE division_code NOT LIKE ''%%000'')', cmd.object_identity, cmd.object_identity);
-    -- a duplicated key
-    EXECUTE format('INSERT INTO %s SELECT * FROM %s ORDER BY id_number_token OFFSET 7 LIMIT 1',
-                   cmd.object_identity, cmd.object_identity);
-  END LOOP;
-END $$;
-CREATE EVENT TRIGGER gates_fault ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
-  EXECUTE FUNCTION gates_fault.corrupt();
-"""
-
 
 @pytest.fixture
 def corrupting_town_tier(db):
-    db.execute(FAULT_TRIGGER)
-    yield
-    db.execute("DROP EVENT TRIGGER IF EXISTS gates_fault")
-    db.execute("DROP SCHEMA IF EXISTS gates_fault CASCADE")
+    with town_tier_corrupted(db):
+        yield
 
 
 def published_state(db: psycopg.Connection) -> tuple:
