@@ -10,10 +10,12 @@ DEMO_SEED   ?= 7
 
 .PHONY: install demo test test-ui chromium pgaudit lint bench ui docs db-stop clean-demo
 
+# -qq: pip's errors only (the machine's index configuration warns once per package otherwise).
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	touch $(STAMP)
+	@test -x $(BIN)/python || { echo "creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "installing huiliu and its pinned dependencies into $(VENV) (a few minutes the first time)"
+	@$(BIN)/python -m pip install -qq --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
 
 install: $(STAMP)
 
@@ -22,7 +24,7 @@ demo: $(STAMP) pgaudit
 	@test -f $(LANDING)/summary/$(DEMO_DATE).json || \
 	  $(BIN)/huiliu generate --landing $(LANDING) --date $(DEMO_DATE) \
 	    --people $(DEMO_PEOPLE) --seed $(DEMO_SEED)
-	$(BIN)/huiliu run --landing $(LANDING) --date $(DEMO_DATE)
+	@$(BIN)/huiliu run --landing $(LANDING) --date $(DEMO_DATE)
 
 # The Dagster UI and daemon on a persistent instance (dagster-postgres); prints the URL.
 ui: $(STAMP) pgaudit

@@ -17,7 +17,10 @@ import resource
 import shutil
 import time
 
+import dagster as dg
+
 from pipelines.paths import STATE_DIR
+from pipelines.tables import table_markdown
 from pipelines.warehouse import database_url, drop_database, ensure_database, with_database
 
 
@@ -47,8 +50,6 @@ def main() -> None:
     rows = sum(f["rows"] for f in summary["files"].values())
     print(f"generate: {args.people:,} people, {rows:,} rows in {generated:.1f} s")
 
-    import dagster as dg
-
     from pipelines.gates.expectations import gate_workers
 
     print(f"gates: suites validated on {gate_workers()} workers "
@@ -66,8 +67,8 @@ def main() -> None:
     published = instance.get_latest_materialization_event(dg.AssetKey(["publish", "warehouse"]))
     if published is not None:
         timings = published.asset_materialization.metadata.get("timings")
-        print("publish timings (s):\n" + (timings.value if timings else "none"))
-        gates = _seconds(timings.value if timings else "", "gates")
+        print("publish timings (s):\n" + (table_markdown(timings) if timings else "none"))
+        gates = _seconds(timings, "gates") if timings else None
         if gates is not None:
             print(f"gates: {gates:.1f} s, {gates / total:.0%} of the run")
     screened = 0.0  # the screening models of the main build (hits over the ledgers, ids, lifecycle)
@@ -84,12 +85,11 @@ def main() -> None:
         raise SystemExit(report.failure)
 
 
-def _seconds(table: str, step: str) -> float | None:
-    """A step's seconds from the publish step's timings table (| step | seconds |)."""
-    for line in table.splitlines():
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        if len(cells) == 2 and cells[0] == step:
-            return float(cells[1])
+def _seconds(table: dg.TableMetadataValue, step: str) -> float | None:
+    """A step's seconds from the publish step's timings table (step, seconds)."""
+    for record in table.records:
+        if record.data.get("step") == step:
+            return float(record.data["seconds"])
     return None
 
 

@@ -22,6 +22,7 @@ NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _VILLAGE_CODE = re.compile(r"^[0-9]{12}$")
 _TOWN_CODE = re.compile(r"^[0-9]{9}$")
 
+RAW_SCHEMA = "raw"  # every record of every loaded file, as delivered: raw.<dataset> (and its asset key)
 BUILD_SCHEMA = "tiers"  # dbt writes the unpublished build here: tiers.<audience>__<dataset>
 PROTECTED_SCHEMA = "protected"  # dbt's current state with tokens, clear values included: prot_<dataset>
 PUBLISHED_SCHEMA = "published"  # one "current" view per (audience, dataset), redefined at the switch

@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.run_report import RunReport, read_outcome
+from pipelines.tables import table_markdown
 
 
 def _instance() -> dg.DagsterInstance:
@@ -108,8 +109,9 @@ def _failure_tables(event: dg.DagsterEvent) -> list[str]:
 
     data = event.step_failure_data.user_failure_data if event.step_failure_data else None
     value = (data.metadata or {}).get(FAILURES) if data else None
-    text = getattr(value, "value", None)
-    return [f"{event.step_key}: {FAILURES}:\n{text}"] if isinstance(text, str) else []
+    if not isinstance(value, dg.TableMetadataValue):
+        return []
+    return [f"{event.step_key}: {FAILURES}:\n{table_markdown(value)}"]
 
 
 def _root_cause(error: object) -> str:

@@ -25,6 +25,7 @@ from huiliu_dev.generate import generate
 from pipelines.contract import DATASETS
 from pipelines.derived import RELATIONS
 from pipelines.runner import run_batch_date
+from pipelines.tables import table_markdown
 
 PEOPLE, SEED = 1500, 11
 D1, D2, D3, D4 = (dt.date(2026, 11, d) for d in (1, 2, 3, 4))
@@ -220,6 +221,6 @@ def test_a_corrupted_town_tier_fails_its_gates_and_nothing_is_published(
                    for k in (town, village)}
     evaluation = {k: r[0].event.dagster_event.event_specific_data for k, r in records.items()}
     assert not evaluation[town].passed and evaluation[village].passed
-    table = evaluation[town].metadata["failures"].value
+    table = table_markdown(evaluation[town].metadata["failures"])
     assert "expect_column_values_to_be_unique(id_number_token)" in table and relation in table
     assert PLANTED_ID not in table

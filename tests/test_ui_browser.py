@@ -3,7 +3,10 @@
 `make ui`'s own launcher starts a test instance (its own DAGSTER_HOME and Dagster database)
 over the test warehouse; two generated batch dates land; the browser shows the asset
 groups, launches one backfill of both dates from the global asset graph, and, once it has
-succeeded, the runs are still listed after the UI is stopped and started again.
+succeeded, the asset pages plot each dataset's rows received, loaded and kept aside per batch
+date and each tier's rows published, with the kept-aside reasons and the gates as tables. A
+publish launched from the asset page with the town tier corrupted fails, and the town's check
+shows the failures table. The runs are still listed after the UI is stopped and started again.
 
 Screenshots and the UI's logs are kept under `.huiliu/test-artifacts/ui-browser/`.
 """
@@ -17,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
@@ -24,6 +28,7 @@ import psycopg
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 from support.db import reset_warehouse
+from support.faults import PLANTED_ID, town_tier_corrupted
 from support.ui import CHROMIUM, CHROMIUM_ARGS, LOCATION, REPOSITORY, DagsterUI, free_port, graphql
 
 from pipelines.paths import STATE_DIR
@@ -56,6 +61,15 @@ LATEST_MATERIALIZATION = """query($key: AssetKeyInput!) { assetOrError(assetKey:
 FAILURES = """query($id: ID!) { logsForRun(runId: $id) { __typename ... on EventConnection {
   events { __typename ... on ExecutionStepFailureEvent { stepKey error { message } }
            ... on RunFailureEvent { message } } } } }"""
+OBSERVATIONS = """query($key: AssetKeyInput!) { assetOrError(assetKey: $key) { __typename ... on Asset {
+  assetObservations(limit: 20) { partition metadataEntries { label __typename
+    ... on IntMetadataEntry { intValue } } } } } }"""
+LATEST_RUN = """query($key: AssetKeyInput!) { assetOrError(assetKey: $key) { __typename ... on Asset {
+  assetMaterializations(limit: 1) { runId metadataEntries { label __typename } } } } }"""
+RUN_STATUS = """query($id: ID!) { runOrError(runId: $id) { __typename ... on Run { runId status } } }"""
+RUNS_OF_ASSET = """{ runsOrError(limit: 20) { __typename ... on Runs { results { runId status
+  assetSelection { path } } } } }"""
+PLOTTED = ("rows received", "rows loaded", "rows kept aside")
 DONE = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 PAGE_TIMEOUT_MS = 60_000  # a first page load on a cold webserver, on 2 busy cores
 
@@ -110,6 +124,8 @@ def test_backfill_from_the_ui_and_runs_survive_a_restart(instance):
                 runs = _wait_for_backfill(ui.base, backfill_id, t0)
                 _check_backfill_page(page, ui.base, backfill_id)
                 _check_pools(page, ui.base)
+                _check_plots_and_tables(page, ui.base)
+                runs.append(_publish_refused(page, ui.base))
             except BaseException:
                 _save(page, "failure")
                 raise
@@ -262,6 +278,76 @@ def _check_pools(page: Page, base: str) -> None:
     """The instance's pools (dagster.yaml `concurrency`), as Deployment → Concurrency shows them."""
     page.goto(f"{base}/deployment/concurrency")
     expect(page.get_by_text(WAREHOUSE_POOL, exact=True)).to_be_visible()
+
+
+def _check_plots_and_tables(page: Page, base: str) -> None:
+    """A dataset's rows per batch date and a tier's rows per dataset are numbers the asset pages plot;
+    the kept-aside reasons and the gates are tables."""
+    key = {"path": [RAW_PREFIX, "household_registration"]}
+    observed = graphql(base, OBSERVATIONS, {"key": key})["assetOrError"]["assetObservations"]
+    numbers = {(o["partition"], e["label"]): e.get("intValue") for o in observed for e in o["metadataEntries"]
+               if e["__typename"] == "IntMetadataEntry"}
+    assert {p for p, _ in numbers} == set(DATES), numbers
+    for day in DATES:
+        received, loaded, kept = (numbers[(day, label)] for label in PLOTTED)
+        assert received == loaded + kept and loaded > 0 and kept > 0  # the generator plants faulty rows
+    _show_plots(page, f"{base}/assets/{RAW_PREFIX}/household_registration", PLOTTED, by_event=True)
+    _save(page, "6-raw-dataset-plots")
+
+    village = graphql(base, LATEST_RUN, {"key": {"path": ["tiers", "village"]}})["assetOrError"]
+    kinds = {e["label"]: e["__typename"] for e in village["assetMaterializations"][0]["metadataEntries"]}
+    assert kinds["rows published · person_ledger"] == "IntMetadataEntry", kinds
+    assert kinds["rows by dataset"] == "TableMetadataEntry", kinds
+    _show_plots(page, f"{base}/assets/tiers/village", ["rows published", "rows published · person_ledger"])
+    _save(page, "7-village-tier-plots")
+
+    page.goto(f"{base}/assets/governance/batch_file_accounts")
+    reasons = page.get_by_role("row").filter(has_text="duplicate_key")  # the kept-aside reasons table
+    expect(reasons.first).to_be_visible()
+    _save(page, "8-kept-aside-reasons-table")
+
+
+def _show_plots(page: Page, url: str, labels: Sequence[str], *, by_event: bool = False) -> None:
+    """The asset page's metadata switched from its table to its plots: one plot per label. A partitioned
+    asset plots its observations on the events axis (the partitions axis shows materializations)."""
+    page.goto(url)
+    page.get_by_role("button", name=re.compile(r"Plots$")).click()
+    if by_event:
+        page.get_by_role("button", name=re.compile(r"Events$")).click()
+    expect(page.get_by_text("No numeric metadata entries available to be graphed.")).to_have_count(0)
+    for label in labels:
+        expect(page.get_by_text(label, exact=True).first).to_be_visible()
+
+
+def _publish_refused(page: Page, base: str) -> dict:
+    """Materialize the publish from its asset page with the town tier corrupted: the run fails, nothing
+    is published, and the town tier's check shows which expectation failed on which relation."""
+    with psycopg.connect(os.environ["HUILIU_DATABASE_URL"], autocommit=True) as conn, \
+            town_tier_corrupted(conn):
+        published = conn.execute("SELECT count(*) FROM governance.publish_log").fetchone()[0]
+        page.goto(f"{base}/assets/{'/'.join(PUBLISH)}")
+        before = {r["runId"] for r in graphql(base, RUNS_OF_ASSET)["runsOrError"]["results"]}
+        page.get_by_role("button", name=re.compile(r"^(materialization )?Materialize$")).click()
+        together = page.get_by_role("dialog").filter(has_text="Additional assets will be materialized")
+        together.get_by_role("button", name="Confirm").click()  # the tiers are built in the same step
+        deadline = time.monotonic() + BACKFILL_TIMEOUT
+        while True:
+            launched = [r for r in graphql(base, RUNS_OF_ASSET)["runsOrError"]["results"]
+                        if r["runId"] not in before and {"path": PUBLISH} in (r["assetSelection"] or [])]
+            if launched and launched[0]["status"] in {"SUCCESS", "FAILURE", "CANCELED"}:
+                latest = launched[0]
+                break
+            assert time.monotonic() < deadline, launched
+            time.sleep(3)
+        assert latest["status"] == "FAILURE", latest
+        assert not conn.execute("SELECT armed FROM gates_fault.armed").fetchone()[0]  # the fault fired
+        assert conn.execute("SELECT count(*) FROM governance.publish_log").fetchone()[0] == published
+    page.goto(f"{base}/assets/tiers/town?view=checks&checkDetail=quality_gates")
+    failure = page.get_by_role("row").filter(has_text="expect_column_values_to_be_unique(id_number_token)")
+    expect(failure.first).to_be_visible()
+    assert PLANTED_ID not in page.content()
+    _save(page, "9-town-check-failures-table")
+    return latest
 
 
 def _check_runs_listed(page: Page, base: str, backfill_id: str, runs: list[dict]) -> None:

@@ -21,7 +21,7 @@ results as a static HTML page; checks.py turns them into blocking Dagster asset 
 from pipelines.gates.base import Candidate, Gate, GateFailed, GateResult
 from pipelines.gates.quality import ALL_GATES, quality_gate, warm_up_in_background
 from pipelines.gates.reconcile import reconciliation_gate
-from pipelines.gates.report import failures, failures_markdown, overview_markdown, write_report
+from pipelines.gates.report import failures, failures_table, overview_table, write_report
 
 __all__ = [
     "ALL_GATES",
@@ -30,8 +30,8 @@ __all__ = [
     "GateFailed",
     "GateResult",
     "failures",
-    "failures_markdown",
-    "overview_markdown",
+    "failures_table",
+    "overview_table",
     "quality_gate",
     "reconciliation_gate",
     "warm_up_in_background",

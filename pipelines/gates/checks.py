@@ -14,8 +14,8 @@ import dagster as dg
 
 from pipelines.gates.base import GateResult
 from pipelines.gates.holds import KEPT_COLUMNS, Holds
-from pipelines.gates.report import failures, failures_markdown, overview_markdown
-from pipelines.tables import markdown
+from pipelines.gates.report import failures, failures_table, overview_table
+from pipelines.tables import table
 
 TIER_CHECK = "quality_gates"
 PUBLISH_CHECK = "all_gates"
@@ -41,14 +41,13 @@ def check_specs(tier_keys: Mapping[str, dg.AssetKey], publish_key: dg.AssetKey) 
 
 def value_quality_result(holds: Holds, publish_key: dg.AssetKey) -> dg.AssetCheckResult:
     """Kept aside by expectation and held datasets, as a warning when anything was held back."""
-    kept = markdown(KEPT_COLUMNS, [k.row() for k in holds.kept]) if holds.kept else "none"
-    held = "\n".join(f"- {d}: {h['reason']}" for d, h in holds.as_json().items()) or "none"
+    held = [(d, h["cause"], h["reason"]) for d, h in holds.as_json().items()]
     return dg.AssetCheckResult(
         asset_key=publish_key, check_name=VALUE_CHECK, passed=not holds.kept and not holds.held,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"rows kept aside": sum(k.rows for k in holds.kept),
-                  "kept aside by": dg.MetadataValue.md(kept),
-                  "datasets held": dg.MetadataValue.md(held),
+                  "kept aside by": table(KEPT_COLUMNS, [k.row() for k in holds.kept]),
+                  "datasets held": table(["dataset", "cause", "reason"], held),
                   "volume drops accepted": ", ".join(holds.accepted) or "none"})
 
 
@@ -62,12 +61,12 @@ def check_results(results: Sequence[GateResult], gate_report: Path, tier_keys: M
         mine = [f for f in items if f["tier"] == tier]
         out.append(dg.AssetCheckResult(
             asset_key=key, check_name=TIER_CHECK, passed=not mine,
-            metadata={"failed checks": len(mine), "failures": dg.MetadataValue.md(failures_markdown(mine)),
+            metadata={"failed checks": len(mine), "failures": failures_table(mine),
                       "gate report": report}))
     out.append(dg.AssetCheckResult(
         asset_key=publish_key, check_name=PUBLISH_CHECK, passed=all(r.passed for r in results),
         metadata={"results": len(results), "failed": sum(not r.passed for r in results),
-                  "gates": dg.MetadataValue.md(overview_markdown(results)),
-                  "failures": dg.MetadataValue.md(failures_markdown(items)),
+                  "gates": overview_table(results),
+                  "failures": failures_table(items),
                   "gate report": report}))
     return out

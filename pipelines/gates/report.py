@@ -16,10 +16,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
+
 from pipelines.gates.base import GateResult
 from pipelines.naming import tier_of
 from pipelines.paths import STATE_DIR
-from pipelines.tables import markdown
+from pipelines.tables import table
 
 REPORT_DIR = STATE_DIR / "gate_reports"
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -149,20 +151,13 @@ def render_report(results: Sequence[GateResult], run_id: str, *, version: str | 
     return "\n".join(out)
 
 
-def overview_markdown(results: Sequence[GateResult], limit: int = 12) -> str:
-    """A short Markdown table for Dagster metadata: one row per gate kind, then the first failures."""
+def overview_table(results: Sequence[GateResult]) -> dg.TableMetadataValue:
+    """One row per gate kind: how many results, how many failed (the UI's gates table)."""
     groups: dict[str, list[GateResult]] = {}
     for r in results:
         groups.setdefault(_kind(r), []).append(r)
-    out = markdown(["gate", "results", "failed"],
-                   [(k, len(rs), sum(1 for r in rs if not r.passed)) for k, rs in groups.items()])
-    failed = [r for r in results if not r.passed]
-    if failed:
-        rows = [(r.name, r.summary[:300]) for r in failed[:limit]]
-        if len(failed) > limit:
-            rows.append(("…", f"{len(failed) - limit} more in the gate report"))
-        out += "\n\n" + markdown(["failed", "summary"], rows)
-    return out
+    return table(["gate", "results", "failed"],
+                 [(k, len(rs), sum(1 for r in rs if not r.passed)) for k, rs in groups.items()])
 
 
 def report_path(run_id: str, directory: Path | None = None) -> Path:
@@ -207,15 +202,16 @@ def failures(results: Sequence[GateResult]) -> list[dict[str, Any]]:
     return out
 
 
-def failures_markdown(items: Sequence[Mapping[str, Any]], limit: int = 20) -> str:
-    """Failures as a Markdown table: which check failed on which relation, and what it found."""
-    if not items:
-        return "every check passed"
+FAILURE_COLUMNS = ("tier", "relation", "failed check", "found (counts, masked shapes)")
+
+
+def failures_table(items: Sequence[Mapping[str, Any]], limit: int = 50) -> dg.TableMetadataValue:
+    """Failures as a table: which check failed on which relation, and what it found (masked)."""
     rows = []
     for f in items[:limit]:
         found = f["found"] if isinstance(f["found"], str) else json.dumps(f["found"], ensure_ascii=False,
                                                                           default=str)
-        rows.append((f["relation"] or "—", f["check"], found[:300]))
+        rows.append((f["tier"] or "—", f["relation"] or "—", f["check"], found[:300]))
     if len(items) > limit:
-        rows.append(("…", f"{len(items) - limit} more in the gate report", ""))
-    return markdown(["relation", "failed check", "found (counts, masked shapes)"], rows)
+        rows.append(("…", "…", f"{len(items) - limit} more in the gate report", ""))
+    return table(FAILURE_COLUMNS, rows)

@@ -11,8 +11,9 @@ from pipelines.contract import DATASETS
 from pipelines.ingest.batches import ingest_day
 from pipelines.ingest.loader import FileOutcome
 from pipelines.ingest.schema import ensure_schemas, sync_divisions
+from pipelines.naming import RAW_SCHEMA
 from pipelines.resources import WAREHOUSE_POOL, Landing, Warehouse
-from pipelines.tables import markdown
+from pipelines.tables import table
 from pipelines.topology import load_topology
 
 GROUP = "ingest"
@@ -21,7 +22,7 @@ DIVISIONS = dg.AssetKey(["governance", "divisions"])
 
 
 def raw_key(dataset: str) -> dg.AssetKey:
-    return dg.AssetKey(["raw", dataset])
+    return dg.AssetKey([RAW_SCHEMA, dataset])
 
 
 @dg.asset(
@@ -47,7 +48,8 @@ _SPECS = [
     dg.AssetSpec(
         raw_key(name),
         description=f"{d.label} ({d.source}, {d.mode}): every record of every loaded file, "
-        "as delivered.",
+        "as delivered. Plots per batch date: rows received, loaded and kept aside (observed once "
+        "staging has judged them).",
         kinds={"postgres", "csv"},
         owners=["team:data-engineering"],
         deps=[DIVISIONS],
@@ -66,8 +68,8 @@ _SPECS = [
 ]
 
 
-def outcomes_markdown(outcomes: list[FileOutcome]) -> str:
-    return markdown(["source", "date", "file", "status", "reason", "rows declared", "records stored"],
+def outcomes_table(outcomes: list[FileOutcome]) -> dg.TableMetadataValue:
+    return table(["source", "date", "file", "status", "reason", "rows declared", "records stored"],
                     [(o.source, o.batch_date, o.path, o.status, o.reason, o.rows_received, o.records_stored)
                      for o in outcomes])
 
@@ -110,7 +112,7 @@ def ingest_batches(context: dg.AssetExecutionContext, warehouse: Warehouse, land
         yield dg.MaterializeResult(
             asset_key=raw_key(name),
             metadata={
-                "files": dg.MetadataValue.md(outcomes_markdown(outs)) if outs else "no file",
+                "files": outcomes_table(outs),
                 "files_loaded": sum(o.status == "loaded" for o in outs),
                 "files_rejected": sum(o.status == "rejected" for o in outs),
                 "records_stored": sum(o.records_stored for o in outs),
@@ -120,7 +122,7 @@ def ingest_batches(context: dg.AssetExecutionContext, warehouse: Warehouse, land
         yield dg.MaterializeResult(
             asset_key=BATCH_FILES,
             metadata={
-                "files": dg.MetadataValue.md(outcomes_markdown(everything)),
+                "files": outcomes_table(everything),
                 "rejected": sum(o.status == "rejected" for o in everything),
                 "unknown_or_foreign_files": sum(o.dataset not in DATASETS for o in everything),
             },

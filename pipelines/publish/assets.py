@@ -18,8 +18,8 @@ from pipelines.gates import (
     ALL_GATES,
     GateFailed,
     failures,
-    failures_markdown,
-    overview_markdown,
+    failures_table,
+    overview_table,
     warm_up_in_background,
     write_report,
 )
@@ -31,6 +31,7 @@ from pipelines.publish import report
 from pipelines.publish.layout import Layout
 from pipelines.publish.run import PublishOutcome, publish
 from pipelines.resources import WAREHOUSE_POOL, Warehouse
+from pipelines.tables import table
 from pipelines.tiers import parse_cache
 from pipelines.tiers.specs import TIER_KEYS, tier_build_args, tier_specs
 from pipelines.topology import load_topology
@@ -63,32 +64,31 @@ def results(outcome: PublishOutcome, gate_report: Path) -> Iterator[dg.Materiali
         meta: dict[str, object] = {
             "version": version,
             "units": len(units),
-            "rows by dataset": dg.MetadataValue.md(report.tier_datasets(layout, counts, tier)),
+            "rows published": sum(counts.view_rows(v) for u in units for v in u.views),
+            **report.published_rows(layout, counts, tier),  # numbers: the asset page plots them
+            "rows by dataset": report.tier_datasets(layout, counts, tier),
         }
         if tier in ("department", "town"):
-            meta[f"rows per {tier}"] = dg.MetadataValue.md(report.per_unit(layout, counts, tier))
-        if tier == "city":
-            meta["rows"] = sum(counts.view_rows(v) for u in units for v in u.views)
+            meta[f"rows per {tier}"] = report.per_unit(layout, counts, tier)
         yield dg.MaterializeResult(asset_key=TIER_KEYS[tier], metadata=meta)
     sw = outcome.switch
     yield dg.MaterializeResult(asset_key=PUBLISH_KEY, metadata={
         "version": version,
         "publish_id": sw.publish_id,
         "published_at": dg.MetadataValue.text(sw.published_at.isoformat()),
-        "gates": dg.MetadataValue.md(overview_markdown(outcome.gates)),
+        "gates": overview_table(outcome.gates),
         "gate report": dg.MetadataValue.path(str(gate_report)),
         "switch ms": round(sw.seconds * 1000, 1),
         "switch locks": sw.locks_held,
         "relations switched": len(outcome.changes.replaced_sources) + len(outcome.changes.recreated_sources),
         "changes": dg.MetadataValue.json(outcome.changes.summary()),
         "roles created": len(outcome.roles.created),
-        "privileges repaired": dg.MetadataValue.md(
-            "\n".join(f"- {r}" for r in outcome.roles.repaired) or "none"),
+        "privileges repaired": table(["repaired"], [(r,) for r in outcome.roles.repaired]),
         "versions dropped": dg.MetadataValue.text(", ".join(outcome.dropped_versions) or "none"),
-        "datasets held": dg.MetadataValue.md(
-            "\n".join(f"- {d}: {h['reason']}" for d, h in outcome.holds.as_json().items()) or "none"),
+        "datasets held": table(["dataset", "cause", "reason"],
+                               [(d, h["cause"], h["reason"]) for d, h in outcome.holds.as_json().items()]),
         "volume drops accepted": dg.MetadataValue.text(", ".join(outcome.holds.accepted) or "none"),
-        "timings": dg.MetadataValue.md(report.timings_table(outcome.timings)),
+        "timings": report.timings_table(outcome.timings),
     })
 
 
@@ -128,8 +128,8 @@ def publish_warehouse(context: dg.AssetExecutionContext, config: PublishConfig, 
         page = write_report(exc.results, context.run_id)
         yield from check_results(exc.results, page, TIER_KEYS, PUBLISH_KEY)
         raise dg.Failure(description=str(exc), metadata={
-            "gates": dg.MetadataValue.md(overview_markdown(exc.results)),
-            FAILURES: dg.MetadataValue.md(failures_markdown(failures(exc.results))),
+            "gates": overview_table(exc.results),
+            FAILURES: failures_table(failures(exc.results)),
             "gate report": dg.MetadataValue.path(str(page))}) from exc
     page = write_report(outcome.gates, context.run_id, version=outcome.schema)
     yield from check_results(outcome.gates, page, TIER_KEYS, PUBLISH_KEY)

@@ -24,6 +24,7 @@ from support.runs import HUILIU, fresh_databases, huiliu_env
 
 from huiliu_dev.generate import generate
 from pipelines.contract import DATASETS, id_check_char
+from pipelines.tables import table_markdown
 
 PEOPLE, SEED = 3100, 23  # about 3,000 household rows, as the header-only case describes
 D1, D2, D3, D4 = (dt.date(2026, 11, d) for d in (1, 2, 3, 4))
@@ -209,10 +210,10 @@ def test_a_dataset_over_its_value_threshold_is_held_and_the_rest_publishes(url, 
     (value,) = checks["value_quality"]  # warns, with both what was kept aside and what was held
     assert not value.passed and value.severity == dg.AssetCheckSeverity.WARN
     assert value.metadata["rows kept aside"].value == bad
-    kept_by = value.metadata["kept aside by"].value
+    kept_by = table_markdown(value.metadata["kept aside by"])
     assert "paid_on_in_range" in kept_by and f"city/{D4}/elderly_subsidy.csv line " in kept_by
     assert "'9999-99-99'" in kept_by and (D4 + dt.timedelta(days=5)).isoformat() not in kept_by
-    assert "elderly_subsidy" in value.metadata["datasets held"].value
+    assert "| elderly_subsidy | value_quality |" in table_markdown(value.metadata["datasets held"])
     assert checks["quality_gates"] and all(c.passed for c in checks["quality_gates"])  # nothing blocked
     with psycopg.connect(url, autocommit=True) as db:
         version, held, _, _ = last_publish(db)
@@ -223,3 +224,29 @@ def test_a_dataset_over_its_value_threshold_is_held_and_the_rest_publishes(url, 
                           (D4,)).fetchone()[0]
         assert kept == bad
         assert city_rows(db)["social_insurance"] == current_rows(db, "social_insurance")
+
+
+def test_the_raw_assets_plot_each_batch_dates_rows_received_loaded_and_kept_aside(url, fourth_night):
+    """The night's counts reach each raw dataset's asset page as numbers on the batch date's partition
+    (what Dagster plots across dates), equal to governance.batch_files — the payments held back by
+    their value expectation counted as kept aside, not loaded."""
+    run_id = re.search(r"run_id=([0-9a-f-]{36})", fourth_night.result.stdout).group(1)
+    with dg.DagsterInstance.from_config(str(fourth_night.home)) as instance:
+        events = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_OBSERVATION)
+    seen = {}
+    for e in events:
+        observation = e.dagster_event.event_specific_data.asset_observation
+        seen[(observation.asset_key.path[1], observation.partition)] = {
+            k: v.value for k, v in observation.metadata.items()}
+    with psycopg.connect(url, autocommit=True) as db:
+        rows = db.execute(
+            "SELECT dataset, sum(rows_received) FILTER (WHERE status <> 'superseded'), "
+            "sum(rows_loaded) FILTER (WHERE status = 'loaded'), "
+            "sum(rows_kept_aside) FILTER (WHERE status = 'loaded'), "
+            "count(*) FILTER (WHERE status = 'rejected') "
+            "FROM governance.batch_files WHERE batch_date = %s GROUP BY 1", (D4,)).fetchall()
+    names = ("rows received", "rows loaded", "rows kept aside", "files rejected")
+    expected = {(r[0], D4.isoformat()): dict(zip(names, r[1:], strict=True)) for r in rows}
+    assert seen == expected
+    assert set(DATASETS) == {d for d, _ in seen}
+    assert seen[("elderly_subsidy", D4.isoformat())]["rows kept aside"] >= fourth_night.bad
