@@ -38,7 +38,15 @@ CREATE TABLE IF NOT EXISTS governance.batch_files (
 CREATE INDEX IF NOT EXISTS batch_files_batch ON governance.batch_files (source, batch_date, dataset);
 COMMENT ON TABLE governance.batch_files IS '每个交付文件一行: 状态、拒收原因、接收/入库/留置行数';
 -- When staging's counts were last written back (NULL: not yet): a file of no rows is counted too.
-ALTER TABLE governance.batch_files ADD COLUMN IF NOT EXISTS counted_at timestamptz;
+-- Added once, checked first: ALTER TABLE takes its exclusive lock before IF NOT EXISTS looks, and a
+-- run inside a COPY holds batch_files, so every other run's start would queue behind it.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'governance.batch_files'::regclass
+                   AND attname = 'counted_at' AND NOT attisdropped) THEN
+        ALTER TABLE governance.batch_files ADD COLUMN counted_at timestamptz;
+    END IF;
+END $$;
 -- A database made before `unlisted` existed: its status check is replaced, once.
 DO $$
 BEGIN
