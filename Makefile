@@ -52,10 +52,17 @@ chromium:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 	@test -x $(CHROMIUM)
 
-# Speed and memory are measured here, never asserted in tests. BENCH_PEOPLE=100000 for a quick one.
-BENCH_PEOPLE ?= 1000000
+# Speed and memory are measured here, never asserted in tests (figures: benchmarks/RESULTS.md).
+# The default (100,000 and 1,000,000 people, ratios to the COPY floor, marginal cost) takes about
+# half an hour; the series behind options:
+#   make bench BENCH_PEOPLE=1000000,2000000                   the marginal target
+#   make bench BENCH_PEOPLE=100000 BENCH_ARGS="--days 30"      the history target (30 nights)
+#   make bench BENCH_PEOPLE=100000 BENCH_ARGS="--units 10 --days 2"   ×10 towns and villages
+#   make bench BENCH_PEOPLE=1000 BENCH_ARGS="--days 2"         the fixed cost; add --profile anywhere
+BENCH_PEOPLE ?= 100000,1000000
+BENCH_ARGS   ?=
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_pipeline.py --people $(BENCH_PEOPLE)
+	$(BIN)/python benchmarks/bench_pipeline.py --people $(BENCH_PEOPLE) $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_forms.py
 	@test ! -f benchmarks/bench_publish.py || $(BIN)/python benchmarks/bench_publish.py
 	$(BIN)/python benchmarks/bench_streaming.py
