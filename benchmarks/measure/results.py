@@ -45,8 +45,8 @@ def commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True,
                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=HERE, capture_output=True,
-                               text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=HERE,
+                               capture_output=True, text=True, check=True).stdout.strip()
         return out + ("+changes" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -69,6 +69,12 @@ def save(result: dict) -> Path:
         cells = [day, result["commit"], f"`{result['command']}`", f"{r['people']:,} (night {r['night']})",
                  f"{r['rows']:,}", f"{r['seconds']:.1f}", f"{r['floor']['seconds']:.2f}", f"{r['ratio']:.0f}×",
                  f"{r['rows_per_second']:,.0f}", f"{r['peak_rss_mb']:.0f}", f"{r['server_rss_mb']:.0f}", where]
+        lines.append("| " + " | ".join(cells) + " |")
+    if "units" in result:  # the ×K county's last night (its floor is its own server's)
+        u = result["units"]
+        cells = [day, result["commit"], f"`{result['command']}`", f"{u['people']:,} ×{u['factor']} units",
+                 "", f"{u['seconds']:.1f}", "", f"{u['ratio']:.2f}× the ×1 time", "", f"{u['peak_rss_mb']:.0f}",
+                 "", where]
         lines.append("| " + " | ".join(cells) + " |")
     old = RESULTS_MD.read_text(encoding="utf-8") if RESULTS_MD.exists() else HEADER
     head, _, rest = old.partition(RULE)
