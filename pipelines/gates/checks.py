@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.gates.base import GateResult
-from pipelines.gates.holds import KEPT_COLUMNS, Holds
+from pipelines.gates.holds import HELD_COLUMNS, KEPT_COLUMNS, Holds
 from pipelines.gates.report import failures, failures_table, overview_table
 from pipelines.tables import table
 
@@ -41,13 +41,12 @@ def check_specs(tier_keys: Mapping[str, dg.AssetKey], publish_key: dg.AssetKey) 
 
 def value_quality_result(holds: Holds, publish_key: dg.AssetKey) -> dg.AssetCheckResult:
     """Kept aside by expectation and held datasets, as a warning when anything was held back."""
-    held = [(d, h["cause"], h["reason"]) for d, h in holds.as_json().items()]
     return dg.AssetCheckResult(
         asset_key=publish_key, check_name=VALUE_CHECK, passed=not holds.kept and not holds.held,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"rows kept aside": sum(k.rows for k in holds.kept),
                   "kept aside by": table(KEPT_COLUMNS, [k.row() for k in holds.kept]),
-                  "datasets held": table(["dataset", "cause", "reason"], held),
+                  "datasets held": table(HELD_COLUMNS, holds.held_rows()),
                   "volume drops accepted": ", ".join(holds.accepted) or "none"})
 
 

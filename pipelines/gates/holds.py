@@ -86,6 +86,10 @@ class Holds:
     def as_json(self) -> dict[str, dict]:
         return {d: {"cause": h.cause, "reason": h.reason} for d, h in self.held.items()}
 
+    def held_rows(self) -> list[tuple[str, str, str]]:
+        """The held datasets as rows of HELD_COLUMNS (the check's and the publish's table)."""
+        return [(d, h.cause, h.reason) for d, h in self.held.items()]
+
 
 def load_policies(directory: Path = EXPECTATIONS_DIR) -> dict[str, Policy]:
     return {s.dataset: Policy(s.value_threshold, s.volume_max_drop)
@@ -165,6 +169,7 @@ class KeptBy:
         return (self.dataset, self.expectation, self.column, self.rows, "; ".join(self.examples))
 
 
+HELD_COLUMNS = ["dataset", "cause", "reason"]
 KEPT_COLUMNS = ["dataset", "expectation", "column", "rows kept aside", "e.g. (file line: masked value)"]
 
 

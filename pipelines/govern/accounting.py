@@ -7,7 +7,6 @@ asset check below and the publish gate (pipelines/gates/files.py) both ask it.
 """
 
 import datetime as dt
-from decimal import Decimal
 
 import dagster as dg
 import psycopg
@@ -52,9 +51,9 @@ GROUP BY 1, 2 ORDER BY 1, 2
 
 BY_DATASET = """
 SELECT dataset,
-       sum(rows_received) FILTER (WHERE status <> 'superseded') AS received,
-       sum(rows_loaded) FILTER (WHERE status = 'loaded') AS loaded,
-       sum(rows_kept_aside) FILTER (WHERE status = 'loaded') AS kept_aside,
+       coalesce(sum(rows_received) FILTER (WHERE status <> 'superseded'), 0)::bigint AS received,
+       coalesce(sum(rows_loaded) FILTER (WHERE status = 'loaded'), 0)::bigint AS loaded,
+       coalesce(sum(rows_kept_aside) FILTER (WHERE status = 'loaded'), 0)::bigint AS kept_aside,
        count(*) FILTER (WHERE status = 'rejected') AS files_rejected
 FROM governance.batch_files
 WHERE batch_date = ANY(%s)
@@ -127,10 +126,9 @@ def batch_file_accounts(context: dg.AssetExecutionContext, warehouse: Warehouse
         metadata={
             "batch dates updated": len({day for _, day in changed}),
             "rows_by_dataset": table(["dataset", "received", "loaded", "kept aside", "files rejected"],
-                                     [tuple(int(v) if isinstance(v, Decimal) else v for v in r)
-                                      for r in per_dataset]),
+                                     per_dataset),
             "kept_aside_reasons": table(["dataset", "reason", "rows"], reasons),
-            "rows kept aside": sum(int(r[3] or 0) for r in per_dataset),
+            "rows kept aside": sum(r[3] for r in per_dataset),
             "unbalanced_files": len(unbalanced),
         },
     )

@@ -24,6 +24,7 @@ from pipelines.gates import (
     write_report,
 )
 from pipelines.gates.checks import check_results, check_specs, value_quality_result
+from pipelines.gates.holds import HELD_COLUMNS
 from pipelines.govern.token_key import key_withheld
 from pipelines.naming import TIERS
 from pipelines.progress import step
@@ -61,11 +62,12 @@ def results(outcome: PublishOutcome, gate_report: Path) -> Iterator[dg.Materiali
     version = dg.MetadataValue.text(outcome.schema)
     for tier in TIERS:
         units = layout.of_tier(tier)
+        per_dataset = report.published_rows(layout, counts, tier)  # numbers: the asset page plots them
         meta: dict[str, object] = {
             "version": version,
             "units": len(units),
-            "rows published": sum(counts.view_rows(v) for u in units for v in u.views),
-            **report.published_rows(layout, counts, tier),  # numbers: the asset page plots them
+            "rows published": sum(per_dataset.values()),
+            **per_dataset,
             "rows by dataset": report.tier_datasets(layout, counts, tier),
         }
         if tier in ("department", "town"):
@@ -85,8 +87,7 @@ def results(outcome: PublishOutcome, gate_report: Path) -> Iterator[dg.Materiali
         "roles created": len(outcome.roles.created),
         "privileges repaired": table(["repaired"], [(r,) for r in outcome.roles.repaired]),
         "versions dropped": dg.MetadataValue.text(", ".join(outcome.dropped_versions) or "none"),
-        "datasets held": table(["dataset", "cause", "reason"],
-                               [(d, h["cause"], h["reason"]) for d, h in outcome.holds.as_json().items()]),
+        "datasets held": table(HELD_COLUMNS, outcome.holds.held_rows()),
         "volume drops accepted": dg.MetadataValue.text(", ".join(outcome.holds.accepted) or "none"),
         "timings": report.timings_table(outcome.timings),
     })
