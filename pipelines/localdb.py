@@ -57,6 +57,7 @@ log_filename = 'postgresql-%Y%m%d.log'
 log_file_mode = 0600
 log_rotation_age = 1d
 log_rotation_size = 0
+jit = off
 """
 
 PGAUDIT_CONF = f"""shared_preload_libraries = 'pgaudit'
