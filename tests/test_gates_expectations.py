@@ -54,8 +54,9 @@ class Build:
 def _ensure_tiers(url: str, layout: Layout) -> None:
     """If a publish step already moved tiers.* into a version, rebuild them (dbt) for this test."""
     with psycopg.connect(url) as c:
-        present = {r[0] for r in c.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'tiers'").fetchall()}
+        present = {r[0] for r in c.execute(  # twins are views (pipelines/twins.py)
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'tiers' AND c.relkind IN ('r', 'v')").fetchall()}
     if set(layout.sources) <= present:
         return
     proc = dbt.run(DBT_TIERS_ARGS, url)
@@ -242,3 +243,44 @@ def test_a_duplicated_key_fails_uniqueness(build: Build, copy: psycopg.Connectio
     tier = _failed(by_suite["tier.town"])
     assert tier["expect_table_row_count_to_equal"]["rows"] == tier["expect_table_row_count_to_equal"][
         "expected_rows"] + 1
+
+
+VILLAGE_HR = "village__household_registration"
+TABLES = "gates_corrupt_tables"
+
+
+def _verdicts(results: list[GateResult]) -> dict[str, tuple]:
+    return {r.name: (r.passed, r.details["evaluated"], sorted((f["expectation"], f.get("unexpected_rows"))
+                                                              for f in r.details.get("failed", [])))
+            for r in results}
+
+
+def test_a_twin_is_validated_once_with_the_verdicts_its_own_table_would_get(
+        build: Build, copy: psycopg.Connection) -> None:
+    """The village relation as a twin of the (corrupted) town table, against the same two as tables:
+    the same results per suite × relation, failures and probes included, from one scan of the table."""
+    twins = build.version.twins  # the build made them twins (of the granted table) in the first place
+    assert twins.get(VILLAGE_HR) == twins.get(TOWN_HR) == "granted__household_registration"
+    copy.execute(f"UPDATE {COPY}.{TOWN_HR} SET relation_to_head = coalesce(relation_to_head, '') || %s "
+                 f"WHERE ctid = (SELECT min(ctid) FROM {COPY}.{TOWN_HR})", (f" 身份证{PLANTED_ID}",))
+    copy.execute(f"INSERT INTO {COPY}.{TOWN_HR} SELECT * FROM {COPY}.{TOWN_HR} ORDER BY ctid DESC LIMIT 1")
+    copy.execute(f"CREATE VIEW {COPY}.{VILLAGE_HR} AS SELECT * FROM {COPY}.{TOWN_HR}")
+    copy.execute(f"DROP SCHEMA IF EXISTS {TABLES} CASCADE")
+    copy.execute(f"CREATE SCHEMA {TABLES}")
+    try:
+        for rel in ("city__household_registration", TOWN_HR, VILLAGE_HR):
+            copy.execute(f"CREATE TABLE {TABLES}.{rel} AS SELECT * FROM {COPY}.{rel}")
+        lines: list[str] = []
+        twin = check_relations(build.conn, COPY, [TOWN_HR, VILLAGE_HR], build.layout, log=lines.append)
+        apart = check_relations(build.conn, TABLES, [TOWN_HR, VILLAGE_HR], build.layout)
+    finally:
+        copy.execute(f"DROP SCHEMA IF EXISTS {TABLES} CASCADE")
+    _no_planted_value(twin)
+    assert _verdicts(twin) == _verdicts(apart)
+    failed = {name for name, (passed, _, _) in _verdicts(twin).items() if not passed}
+    assert {f"tier.town@{TOWN_HR}", f"tier.village@{VILLAGE_HR}", f"dataset.household_registration@{TOWN_HR}",
+            f"dataset.household_registration@{VILLAGE_HR}"} == failed
+    village = next(r for r in twin if r.name == f"tier.village@{VILLAGE_HR}")
+    assert all(f["relation"] == f"{COPY}.{VILLAGE_HR}" for f in village.details["failed"])  # named as itself
+    assert [x for x in lines if x.startswith("expectations ")] == [
+        next(x for x in lines if x.startswith(f"expectations {COPY}.{TOWN_HR} (also for {VILLAGE_HR})"))]

@@ -228,6 +228,65 @@ def test_the_build_is_adopted_not_copied_unless_asked(county: County):
         assert _count(conn, VILLAGE, HR) == county.village_total(HR, "330683001002")
 
 
+def _relkind(conn: psycopg.Connection, schema: str, name: str) -> str | None:
+    row = conn.execute("SELECT relkind::text FROM pg_class WHERE oid = to_regclass(%s)",
+                       (sql.Identifier(schema, name).as_string(conn),)).fetchone()
+    return row[0] if row else None
+
+
+def test_a_twin_moves_with_its_table_and_shows_its_rows(county: County):
+    """tiers.town__<HR> as dbt writes a twin (macros/tier_twins.sql: a view over the granted table, whose
+    policy gives the same relation): the version adopts the table once and the twin as a view over it, one
+    count serves both, town units show their planted rows, and a failed publish gives both back."""
+    town, granted = f"town__{HR}", f"granted__{HR}"
+
+    def twin(conn: psycopg.Connection) -> None:
+        conn.execute(sql.SQL("DROP TABLE {} CASCADE").format(sql.Identifier("tiers", town)))
+        conn.execute(sql.SQL("CREATE VIEW {} AS SELECT * FROM {}").format(
+            sql.Identifier("tiers", town), sql.Identifier("tiers", granted)))
+        conn.execute(sql.SQL("COMMENT ON VIEW {} IS 'town twin'").format(sql.Identifier("tiers", town)))
+
+    county.tamper = twin
+    try:
+        out = county.publish()
+        planted_town = sum(n for code, n in county.planted[HR].items() if code.startswith("330683001"))
+        with county.connect() as conn:
+            assert _relkind(conn, out.schema, town) == "v" and _relkind(conn, out.schema, granted) == "r"
+            assert _relkind(conn, "tiers", town) is None and _relkind(conn, "tiers", granted) is None
+            indexes = [r[0] for r in conn.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = %s "
+                                                  "AND tablename = %s", (out.schema, granted))]
+            comment = conn.execute("SELECT obj_description(%s::regclass, 'pg_class')",
+                                   (f"{out.schema}.{town}",)).fetchone()[0]
+            assert _count(conn, "town_330683001", HR) == planted_town
+        assert out.built.twins == {town: granted}
+        assert {town, granted} <= set(out.built.moved)
+        assert any("left\"(division_code, 9)" in d for d in indexes)  # the twin's town filter, on its table
+        assert comment == "town twin"
+        assert out.built.counts.by_source[town] == out.built.counts.by_source[granted]
+        assert out.built.counts.town_rows(town)["330683001"] == planted_town
+
+        copied = county.publish(adopt="copy")
+        with county.connect() as conn:
+            assert _relkind(conn, copied.schema, town) == "v" and _relkind(conn, "tiers", town) == "v"
+            assert _count(conn, "town_330683001", HR) == planted_town
+
+        def boom(_built: object) -> None:
+            raise RuntimeError("injected failure before the switch")
+
+        with pytest.raises(RuntimeError, match="injected"):
+            county.publish(before_switch=boom)
+        with county.connect() as conn:
+            assert _relkind(conn, "tiers", town) == "v" and _relkind(conn, "tiers", granted) == "r"
+            reads = conn.execute(
+                "SELECT DISTINCT d.refobjid::regclass::text FROM pg_rewrite r "
+                "JOIN pg_depend d ON d.objid = r.oid AND d.refclassid = 'pg_class'::regclass "
+                "WHERE r.ev_class = %s::regclass AND d.refobjid <> r.ev_class", (f"tiers.{town}",)).fetchall()
+            assert reads == [(f"tiers.{granted}",)]  # given back with its table, not left reading a dropped one
+    finally:
+        county.tamper = None
+        county.rebuild()
+
+
 # --- roles and grants ----------------------------------------------------------------------------
 
 

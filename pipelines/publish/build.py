@@ -8,10 +8,12 @@ so a unit's rows sit together) and leaves tiers.* in place. The move (or copy) i
 transaction holding ACCESS EXCLUSIVE on every source: the version is one consistent set even
 if someone runs dbt at the same time. Then, on a few connections in parallel, each table
 gets the index its unit filters need (division_code for villages, left(division_code, 9)
-for towns — once per tier, never per unit), ANALYZE, and one GROUP BY count. Version tables
-never change after this, so autovacuum is off for them (it would also hold locks the switch
-needs). Nothing in a version schema is readable by any unit: PUBLIC has no right on it, and
-unit views reach it only through the published views, which still read the old version.
+for towns — once per tier, never per unit), ANALYZE, and one GROUP BY count. A twin (a view
+showing another source's table, pipelines/twins.py) moves with its table and is neither
+indexed nor counted: its table is, once for both. Version tables never change after this,
+so autovacuum is off for them (it would also hold locks the switch needs). Nothing in a
+version schema is readable by any unit: PUBLIC has no right on it, and unit views reach it
+only through the published views, which still read the old version.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ from pipelines.publish import catalog
 from pipelines.publish.catalog import Shape, shapes
 from pipelines.publish.counts import VersionCounts, count_source
 from pipelines.publish.layout import FilterKind, Layout, UnitView
+from pipelines.twins import twin_tables
 
 Adopt = Literal["move", "copy"]
 
+# Sources something else reads, other than their own twins (which move with them).
 DEPENDENTS = """
 SELECT DISTINCT src.relname
 FROM pg_class src
@@ -40,7 +44,8 @@ JOIN pg_namespace sn ON sn.oid = src.relnamespace AND sn.nspname = %s
 JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = src.oid
                 AND d.classid = 'pg_rewrite'::regclass
 JOIN pg_rewrite r ON r.oid = d.objid AND r.ev_class <> src.oid
-WHERE src.relname = ANY(%s)
+JOIN pg_class dep ON dep.oid = r.ev_class
+WHERE src.relname = ANY(%s) AND NOT (dep.relnamespace = sn.oid AND dep.relname = ANY(%s))
 """
 
 GRANTEES = """
@@ -67,6 +72,7 @@ class BuiltVersion:
     moved: list[str] = field(default_factory=list)  # sources adopted from tiers (not copied)
     timings: dict[str, float] = field(default_factory=dict)
     held: dict[str, int] = field(default_factory=dict)  # dataset → city rows kept from the last publish
+    twins: dict[str, str] = field(default_factory=dict)  # source → the source whose table it shows
 
     @property
     def sources(self) -> tuple[Source, ...]:
@@ -146,19 +152,32 @@ def check_sources(found: dict[str, Shape], wanted: list[str]) -> None:
 
 
 def _adopt(conn: psycopg.Connection, schema: str, sources: dict[str, frozenset[FilterKind]],
-           found: dict[str, Shape], adopt: Adopt, hold: frozenset[str] = frozenset()) -> list[str]:
+           found: dict[str, Shape], adopt: Adopt, twins: Mapping[str, str],
+           hold: frozenset[str] = frozenset()) -> list[str]:
     """Move (or copy) every source into `schema`; returns the moved ones.
 
-    A source of a held dataset is copied from what is published now instead (its columns as
-    the new build has them: a held dataset whose columns changed cannot be held).
+    A twin (a view showing another source's table, pipelines/twins.py) follows its table: moved
+    with it, or in copy mode a view over the table's copy. A source of a held dataset is copied
+    from what is published now instead (its columns as the new build has them: a held dataset
+    whose columns changed cannot be held).
     """
-    pinned = {r[0] for r in conn.execute(DEPENDENTS, (BUILD_SCHEMA, list(sources))).fetchall()}
+    pinned = {r[0] for r in conn.execute(DEPENDENTS, (BUILD_SCHEMA, list(sources), list(twins))).fetchall()}
     moved = []
-    for s, kinds in sources.items():
+    for s, kinds in sorted(sources.items(), key=lambda item: item[0] in twins):  # tables before twins
         target, origin = ident(schema, s), ident(BUILD_SCHEMA, s)
         source = Source.parse(s)
         if source is not None and source.dataset in hold:
             _copy_published(conn, target, s, found[s], kinds)
+            continue
+        if s in twins and adopt == "move":
+            conn.execute(sql.SQL("ALTER VIEW {} SET SCHEMA {}").format(origin, ident(schema)))
+            moved.append(s)
+            continue
+        if s in twins:
+            conn.execute(sql.SQL("CREATE VIEW {} AS SELECT {} FROM {}").format(
+                target, columns(found[s].names), ident(schema, twins[s])))
+            for stmt in comment_statements(target, found[s], kind="VIEW"):
+                conn.execute(stmt)
             continue
         if adopt == "move" and s not in pinned:
             conn.execute(sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(origin, ident(schema)))
@@ -176,6 +195,17 @@ def _adopt(conn: psycopg.Connection, schema: str, sources: dict[str, frozenset[F
         conn.execute(sql.SQL("REVOKE ALL ON {} FROM {}").format(
             ident(schema, rel), sql.SQL(", ").join(sql.Identifier(g) for g in grantees)))
     return moved
+
+
+def adoptable_twins(conn: psycopg.Connection, sources: Mapping[str, object], hold: frozenset[str]
+                    ) -> dict[str, str]:
+    """The build's twins whose table the version adopts too, neither of a held dataset."""
+    def held(name: str) -> bool:
+        source = Source.parse(name)
+        return source is not None and source.dataset in hold
+
+    return {v: t for v, t in twin_tables(conn, BUILD_SCHEMA, sources).items()
+            if t in sources and not held(v) and not held(t)}
 
 
 def _copy_published(conn: psycopg.Connection, target: sql.Composed, s: str, shape: Shape,
@@ -237,29 +267,35 @@ def build_version(conn: psycopg.Connection, url: str, layout: Layout, *, adopt: 
             sql.SQL(", ").join(ident(BUILD_SCHEMA, s) for s in wanted), sql.SQL(mode)))
         found = shapes(conn, BUILD_SCHEMA, wanted)  # re-read under the lock
         check_sources(found, wanted)
+        twins = adoptable_twins(conn, sources, frozenset(hold))
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(ident(schema)))
         conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(ident(schema)))
         conn.execute("SET LOCAL jit = off")
-        moved = _adopt(conn, schema, sources, found, adopt, frozenset(hold))
+        moved = _adopt(conn, schema, sources, found, adopt, twins, frozenset(hold))
     timings = {"adopt": time.monotonic() - t0}
-    built = BuiltVersion(number, schema, layout, found, VersionCounts({}), moved, timings, hold)
+    built = BuiltVersion(number, schema, layout, found, VersionCounts({}), moved, timings, hold, twins)
     try:
-        biggest_first = sorted(wanted, key=lambda s: -_pages(conn, schema, s))
+        # a twin's rows are its table's: the table gets the indexes both need, one count serves both
+        tables = [s for s in wanted if s not in twins]
+        kinds = {s: frozenset(sources[s].union(*(sources[v] for v, t in twins.items() if t == s)))
+                 for s in tables}
+        routed = {twins.get(s, s) for s in layout.routed_sources}
+        biggest_first = sorted(tables, key=lambda s: -_pages(conn, schema, s))
         with ThreadPoolExecutor(max(1, workers)) as pool:
-            routed = layout.routed_sources
-            results = pool.map(lambda s: _finish(url, schema, s, sources[s], s in routed), biggest_first)
+            results = pool.map(lambda s: _finish(url, schema, s, kinds[s], s in routed), biggest_first)
             done = dict(zip(biggest_first, results, strict=True))
     except BaseException:
         discard_version(conn, built, log=log)
         raise
-    built.counts = VersionCounts({s: done[s][0] for s in wanted},
-                                 {s: done[s][2] for s in wanted if done[s][2] is not None})
+    counted = {s: done[twins.get(s, s)] for s in wanted}
+    built.counts = VersionCounts({s: counted[s][0] for s in wanted},
+                                 {s: counted[s][2] for s in wanted if counted[s][2] is not None})
     for _, t, _ in done.values():
         for k, v in t.items():
             timings[k] = timings.get(k, 0.0) + v  # summed over workers (CPU-ish time)
     timings["build"] = time.monotonic() - t0
-    log(f"built {schema}: {len(wanted)} sources ({len(moved)} adopted, {len(wanted) - len(moved)} copied) "
-        f"in {timings['build']:.1f} s")
+    log(f"built {schema}: {len(wanted)} sources ({len(moved)} adopted, {len(twins)} of them twins, "
+        f"{len(wanted) - len(moved)} copied) in {timings['build']:.1f} s")
     return built
 
 
@@ -269,11 +305,17 @@ def _pages(conn: psycopg.Connection, schema: str, source: str) -> int:
 
 
 def restore_build(conn: psycopg.Connection, schema: str, names: list[str] | None = None) -> list[str]:
-    """Give an unpublished version's tables back to tiers (where dbt left nothing newer)."""
+    """Give an unpublished version's tables (and twin views) back to tiers (where dbt left nothing newer)."""
     in_version = catalog.tables_in(conn, schema)
-    present = catalog.tables_in(conn, BUILD_SCHEMA)
-    back = [n for n in (names if names is not None else in_version) if n in in_version and n not in present]
-    for n in back:
+    twins = twin_tables(conn, schema, catalog.views_in(conn, schema))
+    present = set(catalog.tables_in(conn, BUILD_SCHEMA)) | set(catalog.views_in(conn, BUILD_SCHEMA))
+    candidates = names if names is not None else [*in_version, *twins]
+    back = [n for n in candidates if n in in_version and n not in present]
+    back += [n for n in candidates if n in twins and n not in present and twins[n] in back]  # with its table
+    for n in sorted(back, key=lambda n: n in twins):
+        if n in twins:
+            conn.execute(sql.SQL("ALTER VIEW {} SET SCHEMA {}").format(ident(schema, n), ident(BUILD_SCHEMA)))
+            continue
         conn.execute(sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(ident(schema, n), ident(BUILD_SCHEMA)))
         conn.execute(sql.SQL("ALTER TABLE {} RESET (autovacuum_enabled)").format(ident(BUILD_SCHEMA, n)))
     return back

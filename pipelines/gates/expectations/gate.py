@@ -6,7 +6,7 @@ A gate that cannot run fails (closed): one result naming why, and nothing is pub
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import psycopg
 from psycopg import sql
@@ -58,13 +58,14 @@ def state_batch_dates(conn: psycopg.Connection) -> dict[str, dt.date]:
 
 
 def check_relations(conn: psycopg.Connection, schema: str, names: Sequence[str], divisions: Divisions, *,
-                    today: dt.date | None = None) -> list[GateResult]:
+                    today: dt.date | None = None, log: Callable[[str], None] = lambda _m: None
+                    ) -> list[GateResult]:
     """The suites on named relations of any schema (e.g. a scratch copy); its city relations give the counts."""
     sources = [s for s in (Source.parse(n) for n in names) if s is not None]
     relations = relations_of(conn, schema, sources)
     params = Parameters(today or today_in_county(), known_division_codes(conn), unit_division_codes(divisions),
                         city_rows(conn, relations), state_batch_dates(conn))
-    return validate_relations(conn, relations, params)
+    return validate_relations(conn, relations, params, log=log)
 
 
 def expectation_gate(conn: psycopg.Connection, version: Candidate) -> list[GateResult]:

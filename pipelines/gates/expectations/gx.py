@@ -1,7 +1,8 @@
 """Great Expectations, run inside PostgreSQL: one validation per relation, several at once.
 
-One ephemeral GX context set up on the calling thread; every relation is validated once with
-the union of the suites that apply to it (its tier's suite and its dataset's), and the
+One ephemeral GX context set up on the calling thread; every table is validated once with
+the union of the suites that apply to it (its tier's suite and its dataset's) and to its
+twins (views showing its rows under another audience's name, pipelines/twins.py), and the
 results are split back into one GateResult per suite × relation. Result format BOOLEAN_ONLY:
 GX computes aggregates in the database (one bundled query per relation plus uniqueness and
 custom queries) and never fetches a row; a failure is then probed by probes.py.
@@ -9,6 +10,9 @@ custom queries) and never fetches a row; a failure is then probed by probes.py.
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import json
 import logging
 import os
 import queue
@@ -16,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -35,6 +40,7 @@ from pipelines.gates.expectations.suites import (
 )
 from pipelines.govern.policy import Policy
 from pipelines.paths import PROJECT_ROOT
+from pipelines.twins import twin_tables
 from pipelines.warehouse import url_of
 
 RESULT_FORMAT = "BOOLEAN_ONLY"
@@ -109,7 +115,7 @@ def validate_relations(conn: psycopg.Connection, relations: Sequence[Relation], 
     suites = list(suites) if suites is not None else load_suites()
     by_name = {s.name: s for s in suites}
     results: dict[int, list[GateResult]] = {}
-    jobs = []
+    planned: list[tuple[int, Relation, Plan]] = []
     for i, rel in enumerate(relations):
         plan = [(s, cfgs) for s in suites if (cfgs := expand(s, rel, policy))]
         if not plan:
@@ -122,9 +128,9 @@ def validate_relations(conn: psycopg.Connection, relations: Sequence[Relation], 
         except ParameterError as exc:
             results[i] = _unvalidated(rel, plan, str(exc))
             continue
-        combined = gx.ExpectationSuite(name=rel.name, expectations=[c for _, cfgs in plan for c in cfgs])
-        jobs.append((i, rel, plan, combined))
-    jobs.sort(key=lambda j: _size(conn, j[1]), reverse=True)
+        planned.append((i, rel, plan))
+    jobs = _jobs(conn, planned, gx)
+    jobs.sort(key=lambda j: _size(conn, j.validated), reverse=True)
     count = min(workers or gate_workers(), len(jobs)) or 1
 
     ctx = gx.get_context(mode="ephemeral")  # set up on this thread only
@@ -133,38 +139,115 @@ def validate_relations(conn: psycopg.Connection, relations: Sequence[Relation], 
     engines: queue.SimpleQueue[tuple[Any, dict[int, Any]]] = queue.SimpleQueue()
     for w in range(count):  # a datasource per worker: each its own engine, inspector and batches
         source = ctx.data_sources.add_postgres(f"huiliu_version_{w}", connection_string=url)
-        engines.put((source, {i: source.add_table_asset(rel.name, table_name=rel.name, schema_name=rel.schema
+        engines.put((source, {n: source.add_table_asset(j.validated.name, table_name=j.validated.name,
+                                                        schema_name=j.validated.schema
                                                         ).add_batch_definition_whole_table("whole")
-                              for i, rel, _, _ in jobs}))
+                              for n, j in enumerate(jobs)}))
 
-    def run(job: tuple) -> tuple[int, list[GateResult]]:
-        i, rel, plan, combined = job
+    def run(n: int) -> list[tuple[int, list[GateResult]]]:
+        job = jobs[n]
         t = time.monotonic()
         engine = engines.get()  # never waits: as many engines as workers
         try:
-            outcome = engine[1][i].get_batch().validate(combined, result_format=RESULT_FORMAT)
+            outcome = engine[1][n].get_batch().validate(job.suite, result_format=RESULT_FORMAT)
         except Exception as exc:  # a relation GX cannot validate fails its suites, not the run
-            return i, _unvalidated(rel, plan, redact(f"{type(exc).__name__}: {exc}"))
+            error = redact(f"{type(exc).__name__}: {exc}")
+            return [(i, _unvalidated(rel, plan, error)) for i, rel, plan in job.members]
         finally:
             engines.put(engine)
-        per_suite: dict[str, list[Any]] = {}
-        for r in outcome.results:
-            per_suite.setdefault(r.expectation_config.meta["huiliu"]["suite"], []).append(r)
-        if all(r.success for r in outcome.results):
-            out = [_suite_result(None, by_name[n], rel, rs, params) for n, rs in per_suite.items()]
-        else:  # probing failures needs a connection of this thread's own
-            with psycopg.connect(conn.info.dsn, password=conn.info.password, autocommit=True) as probe_conn:
-                out = [_suite_result(probe_conn, by_name[n], rel, rs, params) for n, rs in per_suite.items()]
-        log(f"expectations {rel.qualified}: {len(outcome.results)} in {time.monotonic() - t:.2f} s")
-        return i, out
+        by_key = {r.expectation_config.meta["huiliu"]["key"]: r for r in outcome.results}
+        failed = not all(r.success for r in outcome.results)
+        out = []
+        # probing failures needs a connection of this thread's own
+        with (psycopg.connect(conn.info.dsn, password=conn.info.password, autocommit=True) if failed
+              else contextlib.nullcontext()) as probe_conn:
+            for i, rel, plan in job.members:
+                out.append((i, [_suite_result(probe_conn, by_name[s.name], rel,
+                                              [_Seen(by_key[_signature(c)], c) for c in cfgs], params)
+                                for s, cfgs in plan]))
+        also = f" (also for {', '.join(r.name for _, r, _ in job.members if r != job.validated)})" \
+            if len(job.members) > 1 else ""
+        log(f"expectations {job.validated.qualified}{also}: {len(outcome.results)} in "
+            f"{time.monotonic() - t:.2f} s")
+        return out
 
     try:
         with ThreadPoolExecutor(max_workers=count, thread_name_prefix="huiliu-gx") as pool:
-            results.update(pool.map(run, jobs))
+            for done in pool.map(run, range(len(jobs))):
+                results.update(done)
     finally:
         while not engines.empty():
             engines.get()[0].get_execution_engine().close()  # the engines' pooled connections
     return [r for i in sorted(results) for r in results[i]]
+
+
+Plan = list[tuple[Suite, list[dict[str, Any]]]]
+
+
+@dataclass
+class _Job:
+    """One GX validation: a relation's table, for it and every twin that shows the same rows."""
+
+    validated: Relation
+    members: list[tuple[int, Relation, Plan]]
+    suite: Any = None
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """A validation result as one member relation's suite reads it: its outcome, its own config."""
+
+    result: Any
+    config: dict[str, Any]
+
+    @property
+    def success(self) -> bool:
+        return bool(self.result.success)
+
+    @property
+    def exception_info(self) -> Any:
+        return self.result.exception_info
+
+    @property
+    def expectation_config(self) -> _Seen:
+        return self
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.config
+
+
+def _signature(cfg: Mapping[str, Any]) -> str:
+    """What an expectation checks (type and resolved kwargs): equal signatures, one evaluation."""
+    return json.dumps({"type": cfg["type"], "kwargs": cfg.get("kwargs", {})}, sort_keys=True, default=str)
+
+
+def _jobs(conn: psycopg.Connection, planned: Sequence[tuple[int, Relation, Plan]], gx: Any) -> list[_Job]:
+    """Group relations by the table whose rows they show (a twin and its table: one scan), each
+    group validated with the union of its members' expectations, an expectation once however
+    many suites and members ask for it."""
+    rels = {(rel.schema, rel.name): rel for _, rel, _ in planned}
+    twins: dict[tuple[str, str], tuple[str, str]] = {}
+    for schema in sorted({rel.schema for _, rel, _ in planned}):
+        names = [r.name for (s, _), r in rels.items() if s == schema]
+        for view, table in twin_tables(conn, schema, names).items():
+            if (schema, table) in rels:
+                twins[(schema, view)] = (schema, table)
+    jobs: dict[tuple[str, str], _Job] = {}
+    for i, rel, plan in planned:
+        key = twins.get((rel.schema, rel.name), (rel.schema, rel.name))
+        jobs.setdefault(key, _Job(rels[key], [])).members.append((i, rel, plan))
+    for job in jobs.values():
+        merged: dict[str, dict[str, Any]] = {}
+        for _, _, plan in job.members:
+            for _, cfgs in plan:
+                for c in cfgs:
+                    key = _signature(c)
+                    if key not in merged:
+                        first = copy.deepcopy(c)
+                        first.setdefault("meta", {}).setdefault("huiliu", {})["key"] = key
+                        merged[key] = first
+        job.suite = gx.ExpectationSuite(name=job.validated.name, expectations=list(merged.values()))
+    return list(jobs.values())
 
 
 def _unvalidated(rel: Relation, plan: Sequence[tuple[Suite, Any]], error: str) -> list[GateResult]:
