@@ -93,7 +93,7 @@ where not exists (  -- held back by a value expectation: absent from every tier,
 
 {#- The desensitized current state of a dataset for one audience: the whole body of a tier model. -#}
 {% macro tier_model() -%}
--- depends_on: {{ ref('column_catalog') }}
+{{ tier_depends_on() }}
 {%- set audience, dataset = tier_parts() %}
 {%- set rows = catalog_rows(dataset, audience) %}
 {%- set kept = [] %}
@@ -103,15 +103,15 @@ select
 from {{ ref('prot_' ~ dataset) }} as t
 {%- endmacro %}
 
-{#- COMMENTs on a tier relation (its post-hook, set once in dbt_project.yml): Chinese label,
-    class, grade and action of every column. -#}
-{% macro tier_comments() -%}
+{#- COMMENTs on a tier relation (its post-hook, set once in dbt_project.yml; a twin view's own
+    statement, tier_twins.sql): Chinese label, class, grade and action of every column. -#}
+{% macro tier_comments(kind='table') -%}
 {%- if execute -%}
 {%- set audience, dataset = tier_parts() -%}
 {%- set rows = catalog_rows(dataset, audience) -%}
 {%- set derived = huiliu_derived().get(dataset) -%}
 {%- set label = derived['label'] if derived else huiliu_dataset(dataset).label -%}
-comment on table {{ this }} is '{{ label }} ({{ dataset }}) — {{ audience }} 口径的脱敏现状';
+comment on {{ kind }} {{ this }} is '{{ label }} ({{ dataset }}) — {{ audience }} 口径的脱敏现状';
 {%- for c in rows if c.action != 'drop' %}
 comment on column {{ this }}.{{ adapter.quote(c.column) }} is '{{ c.label }} | {{ c.class }} | L{{ c.grade }} | {{ c.action }}';
 {%- if c.action == 'token' and not derived %}

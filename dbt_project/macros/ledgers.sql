@@ -55,7 +55,7 @@ case when {{ age }} is null then null when {{ age }} < 16 then '0-15' when {{ ag
     sees — a town's 高龄 counts from the birth year it sees, and a tag reading a column the
     audience may not see is left out with its column. -#}
 {% macro ledger_tier_model() -%}
--- depends_on: {{ ref('column_catalog') }}
+{{ tier_depends_on() }}
 {%- set audience, ledger = tier_parts() %}
 {%- set rows = catalog_rows(ledger, audience) %}
 {%- set kept = [] %}

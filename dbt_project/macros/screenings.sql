@@ -129,7 +129,7 @@ end
     (granted) those routed to any department (the unit view keeps its own rules') — that no unit has
     acknowledged with the same evidence, each column under its action and the evidence fact by fact. -#}
 {% macro warnings_tier_model() -%}
--- depends_on: {{ ref('column_catalog') }}
+{{ tier_depends_on() }}
 {%- set audience, relation = tier_parts() %}
 {%- set rules = huiliu_screenings() %}
 {%- if audience == 'city' %}{% set routed = none %}

@@ -6,7 +6,7 @@
     villages' cells. Units that see the rows (city, town, village) get every cell. -#}
 {% macro topic_tier_model() -%}
 -- depends_on: {{ ref('small_cells') }}
--- depends_on: {{ ref('column_catalog') }}
+{{ tier_depends_on() }}
 {%- set audience, topic = tier_parts() %}
 {%- set facts = huiliu_derived()[topic] %}
 {%- if audience == 'owner' %}{% set seen = facts['owner'] %}
