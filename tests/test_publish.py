@@ -282,6 +282,18 @@ def test_a_twin_moves_with_its_table_and_shows_its_rows(county: County):
                 "JOIN pg_depend d ON d.objid = r.oid AND d.refclassid = 'pg_class'::regclass "
                 "WHERE r.ev_class = %s::regclass AND d.refobjid <> r.ev_class", (f"tiers.{town}",)).fetchall()
             assert reads == [(f"tiers.{granted}",)]  # given back with its table, not left reading a dropped one
+
+        def lookalike(conn: psycopg.Connection) -> None:  # the same rows today, but no twin: a filter
+            conn.execute(sql.SQL("DROP TABLE {} CASCADE").format(sql.Identifier("tiers", town)))
+            conn.execute(sql.SQL("CREATE VIEW {} AS SELECT * FROM {} WHERE amount IS NOT NULL").format(
+                sql.Identifier("tiers", town), sql.Identifier("tiers", granted)))
+
+        county.tamper = lookalike
+        other = county.publish()
+        with county.connect() as conn:
+            assert _relkind(conn, other.schema, town) == "r"  # its rows copied into a table of its own
+            assert _count(conn, "town_330683001", HR) == planted_town
+        assert other.built.twins == {} and town not in other.built.moved
     finally:
         county.tamper = None
         county.rebuild()

@@ -162,6 +162,7 @@ def _adopt(conn: psycopg.Connection, schema: str, sources: dict[str, frozenset[F
     whose columns changed cannot be held).
     """
     pinned = {r[0] for r in conn.execute(DEPENDENTS, (BUILD_SCHEMA, list(sources), list(twins))).fetchall()}
+    pinned |= set(catalog.views_in(conn, BUILD_SCHEMA)) - set(twins)  # a view that is no twin: its rows copied
     moved = []
     for s, kinds in sorted(sources.items(), key=lambda item: item[0] in twins):  # tables before twins
         target, origin = ident(schema, s), ident(BUILD_SCHEMA, s)
