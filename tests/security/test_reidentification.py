@@ -116,3 +116,34 @@ def test_the_attack_recovers_nearly_everyone_under_yesterdays_policy(old_policy:
     # attack claims only what it can confirm
     assert not any(f["relation_column"] == "village__death_records.id_number" for f in village["failed"])
     assert village["people_attacked"] > residents
+
+
+def test_a_twin_audience_is_attacked_by_the_same_query_and_named_as_itself(old_policy: psycopg.Connection
+                                                                           ) -> None:
+    """Village relations that are twins of the town's (views over its tables, pipelines/twins.py):
+    the village's identity attack is the town's very query, run once, and what it recovers is
+    reported under the village's own names, with the figures the same relations as tables give."""
+    c = old_policy
+    datasets = ("household_registration", "social_insurance")
+    c.execute("CREATE SCHEMA old_twins")
+    try:
+        for d in datasets:
+            c.execute(f"CREATE TABLE old_twins.town__{d} AS SELECT * FROM old_policy.town__{d}")
+            c.execute(f"CREATE VIEW old_twins.village__{d} AS SELECT * FROM old_twins.town__{d}")
+        sources = tuple(Source(a, d) for a in ("town", "village") for d in datasets)
+        twin = {r.name: r for r in reidentification_gate(c, Scratch("old_twins", sources))}
+        apart = {r.name: r for r in reidentification_gate(c, Scratch("old_policy", sources))}
+    finally:
+        c.execute("DROP SCHEMA IF EXISTS old_twins CASCADE")
+
+    def figures(r) -> list[tuple]:
+        return sorted((f["relation_column"], f["recovered"], f["candidates_left"], f["what_is_combined"])
+                      for f in r.details["failed"])
+
+    village, alone = twin["reidentification@village"], apart["reidentification@village"]
+    assert not village.passed and village.details["identity_attack_as"] == "town"
+    assert "identity_attack_as" not in alone.details
+    assert "identity_attack_as" not in twin["reidentification@town"].details
+    assert figures(village) == figures(alone)
+    assert village.details["people_attacked"] == alone.details["people_attacked"]
+    assert {f["relation"] for f in village.details["failed"]} == {f"old_twins.village__{d}" for d in datasets}
