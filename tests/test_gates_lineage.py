@@ -92,8 +92,12 @@ def test_the_projects_compiled_models_are_proven(compiled: dict[str, str], polic
     assert [str(h) for h in town_name.hops][::3] == [
         "tiers.town__household_registration.name", "staging.stg_household_registration.name",
         "staging.stg_household_registration[checked].name", "raw.household_registration.name"]
-    (token,) = flows(compiled, "tiers.village__social_insurance", "id_number_token")
-    assert token.guard == "privacy.token" and str(token.leaf) == "raw.social_insurance.id_number"
+    every = flows(compiled, "tiers.village__social_insurance", "id_number_token")
+    (token,) = [f for f in every if f.leaf.column == "id_number"]
+    pads = [f for f in every if f is not token]
+    assert token.guard == "privacy.token_with" and str(token.leaf) == "raw.social_insurance.id_number"
+    assert [p.guard for p in pads] == ["privacy.token_with"] * 2  # the HMAC pads, keyed into the token
+    assert {p.leaf.column for p in pads} == {"inner_pad", "outer_pad"}
     # … and lets through what the policy keeps: the city sees names in clear
     (city_name,) = flows(compiled, "tiers.city__household_registration", "name")
     assert city_name.guard is None and str(city_name.leaf) == "raw.household_registration.name"

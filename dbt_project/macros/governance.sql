@@ -54,14 +54,15 @@ case when {{ detected }} is not null
 {%- if c.action == 'keep' -%}{{ col }} as {{ out }}
 {%- elif c.action == 'mask' -%}{{ mask_expression(c.class, col) }} as {{ out }}
 {%- elif c.action == 'token' -%}{{ mask_expression(c.class, col) }} as {{ out }}, {{ alias }}.{{ adapter.quote(c.column ~ '_token') }} as {{ adapter.quote(c.column ~ '_token') }}
-{%- elif c.action == 'generalize' and c.class == 'address' -%}privacy.generalize_address({{ alias }}.division_code) as {{ out }}
+{%- elif c.action == 'generalize' and c.class == 'address' -%}ga.address as {{ out }}
 {%- elif c.action == 'generalize' -%}privacy.generalize_date({{ col }}) as {{ out }}
 {%- endif -%}
 {%- endmacro %}
 
 {#- The whole body of a protected model (models/protected/prot_<dataset>.sql): the dataset's
-    current state with a keyed token (privacy.token) beside every column some audience sees
-    tokenized, computed once here and reused by every tier, so units can join on it. -#}
+    current state with a keyed token (privacy.token_with, inlined: the pads joined once, not
+    read per call) beside every column some audience sees tokenized, computed once here and
+    reused by every tier, so units can join on it. -#}
 {% macro protected_model() -%}
 -- depends_on: {{ ref('column_catalog') }}
 {%- if not this.name.startswith('prot_') -%}
@@ -70,9 +71,10 @@ case when {{ detected }} is not null
 {%- set dataset = this.name[5:] %}
 select
     t.*{% for c in tokenized_columns(dataset) %},
-    privacy.token(t.{{ adapter.quote(c) }}) as {{ adapter.quote(c ~ '_token') }}
+    privacy.token_with(t.{{ adapter.quote(c) }}, k.inner_pad, k.outer_pad) as {{ adapter.quote(c ~ '_token') }}
     {%- endfor %}
 from {{ ref('int_' ~ dataset ~ '__current') }} as t
+left join privacy_key.hmac_pads as k on true  -- the one row of pads (none: no key, tokens null)
 where not exists (  -- held back by a value expectation: absent from every tier, no older value carried over
     select 1 from {{ ref('quality_kept_aside') }} as q
     where q.dataset = '{{ dataset }}' and q.file_id = t.file_id and q.line_number = t.line_number
@@ -101,6 +103,19 @@ where not exists (  -- held back by a value expectation: absent from every tier,
 select
     {{ kept | join(',\n    ') if kept else 't.division_code' }}
 from {{ ref('prot_' ~ dataset) }} as t
+{%- if rows | selectattr('action', 'equalto', 'generalize') | selectattr('class', 'equalto', 'address') | list %}
+{{ generalized_addresses('t', ref('prot_' ~ dataset)) }}
+{%- endif %}
+{%- endmacro %}
+
+{#- The division an address is generalized to, looked up once per distinct division code (a few
+    hundred) and joined back as `ga.address`, not a query per row. -#}
+{% macro generalized_addresses(alias, relation) -%}
+left join (
+    select d.code, privacy.generalize_address(d.code) as address
+    from (select distinct division_code as code from {{ relation }}) as d
+    offset 0  -- keeps the function on the distinct codes: inlined, it would run once per row
+) as ga on ga.code = {{ alias }}.division_code
 {%- endmacro %}
 
 {#- COMMENTs on a tier relation (its post-hook, set once in dbt_project.yml; a twin view's own

@@ -13,12 +13,15 @@ REVOKE ALL ON SCHEMA privacy FROM PUBLIC;
 
 -- 张三 → 张*, 欧阳娜娜 → 欧***, 阿依·买买提 → 阿*·***: first character kept, the
 -- rest masked character by character (four-byte characters are one character), `·` kept.
+-- A name without `·` (nearly all) is masked by repeat(), the regular expression only
+-- where there is a `·` to keep: the same result at a fraction of the cost per row.
 CREATE OR REPLACE FUNCTION privacy.mask_name(value text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE
         WHEN value IS NULL THEN NULL
         WHEN btrim(value) = '' THEN ''
         WHEN char_length(btrim(value)) = 1 THEN '*'
+        WHEN strpos(value, '·') = 0 THEN left(btrim(value), 1) || repeat('*', char_length(btrim(value)) - 1)
         ELSE left(btrim(value), 1) || regexp_replace(substr(btrim(value), 2), '[^·]', '*', 'g')
     END
 $$;
@@ -98,13 +101,19 @@ END
 $$;
 
 -- Keyed HMAC-SHA256 (RFC 2104) on built-in sha256(): the pads are precomputed from the
--- key by the pipeline. Same value → same token in every tier.
-CREATE OR REPLACE FUNCTION privacy.token(value text) RETURNS text
+-- key by the pipeline. Same value → same token in every tier. token_with takes the pads as
+-- arguments, so PostgreSQL inlines it into a bulk SELECT that joins privacy_key.hmac_pads once
+-- (the protected models); token(value) reads them itself, a query per call, for the rest.
+CREATE OR REPLACE FUNCTION privacy.token_with(value text, inner_pad bytea, outer_pad bytea) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN value IS NULL OR value = '' THEN NULL ELSE
-        encode(sha256(p.outer_pad || sha256(p.inner_pad || convert_to(value, 'UTF8'))), 'hex')
+        encode(sha256(outer_pad || sha256(inner_pad || convert_to(value, 'UTF8'))), 'hex')
     END
-    FROM privacy_key.hmac_pads p
+$$;
+
+CREATE OR REPLACE FUNCTION privacy.token(value text) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT privacy.token_with(value, p.inner_pad, p.outer_pad) FROM privacy_key.hmac_pads p
 $$;
 
 -- An address generalized to the village (or town) of its division code.

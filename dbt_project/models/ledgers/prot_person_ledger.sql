@@ -13,9 +13,10 @@ registered as (
     select
         h.id_number, h.id_number_token, h.name, h.gender, h.birth_date, h.division_code,
         h.household_id,
-        privacy.token(h.household_id) as household_id_token,  -- whatever the catalog does with household_id
+        privacy.token_with(h.household_id, k.inner_pad, k.outer_pad) as household_id_token,  -- whatever the catalog does with household_id
         count(*) over (partition by h.household_id) as household_size
     from {{ ref('prot_household_registration') }} as h
+    left join privacy_key.hmac_pads as k on true
 ),
 floating as (
     select f.id_number, f.id_number_token, f.name, f.division_code, f.registered_on, f.updated_at
