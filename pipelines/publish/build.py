@@ -170,11 +170,11 @@ def _adopt(conn: psycopg.Connection, schema: str, sources: dict[str, frozenset[F
         if source is not None and source.dataset in hold:
             _copy_published(conn, target, s, found[s], kinds)
             continue
-        if s in twins and adopt == "move":
+        if s in twins and twins[s] in moved:  # its table moved: the view follows it
             conn.execute(sql.SQL("ALTER VIEW {} SET SCHEMA {}").format(origin, ident(schema)))
             moved.append(s)
             continue
-        if s in twins:
+        if s in twins:  # its table copied (copy mode, or pinned): a view over the copy
             conn.execute(sql.SQL("CREATE VIEW {} AS SELECT {} FROM {}").format(
                 target, columns(found[s].names), ident(schema, twins[s])))
             for stmt in comment_statements(target, found[s], kind="VIEW"):
