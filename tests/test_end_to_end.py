@@ -214,13 +214,25 @@ def test_a_corrupted_town_tier_fails_its_gates_and_nothing_is_published(
     # What the UI shows: the town tier's blocking check failed, naming the expectations.
     import dagster as dg
 
+    # The corrupted rows are the town's table, or the table its twin view reads: every audience
+    # reading that table fails with them, by its own relation's name; any other tier passes.
+    sharing = {r for (r,) in db.execute(
+        "SELECT relation FROM governance.tier_bodies WHERE physical = "
+        "(SELECT physical FROM governance.tier_bodies WHERE relation = %s)", (TOWN_HR,))}
+    assert TOWN_HR in sharing
+    for twin in sharing - {TOWN_HR}:
+        assert f"version_{version:06d}.{twin} | expect_column_values_to_be_unique(id_number_token) |" \
+            in result.stderr, twin
+    tier_of = {"city": "city", "granted": "department", "owner": "department",
+               "clear_names": "department", "town": "town", "village": "village"}
+    corrupted = {tier_of[r.split("__")[0]] for r in sharing}
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
-        town = dg.AssetCheckKey(dg.AssetKey(["tiers", "town"]), "quality_gates")
-        village = dg.AssetCheckKey(dg.AssetKey(["tiers", "village"]), "quality_gates")
-        records = {k: instance.event_log_storage.get_asset_check_execution_history(k, limit=1)
-                   for k in (town, village)}
+        keys = {tier: dg.AssetCheckKey(dg.AssetKey(["tiers", tier]), "quality_gates")
+                for tier in ("city", "department", "town", "village")}
+        records = {tier: instance.event_log_storage.get_asset_check_execution_history(k, limit=1)
+                   for tier, k in keys.items()}
     evaluation = {k: r[0].event.dagster_event.event_specific_data for k, r in records.items()}
-    assert not evaluation[town].passed and evaluation[village].passed
-    table = table_markdown(evaluation[town].metadata["failures"])
+    assert {tier for tier, e in evaluation.items() if not e.passed} == corrupted
+    table = table_markdown(evaluation["town"].metadata["failures"])
     assert "expect_column_values_to_be_unique(id_number_token)" in table and relation in table
     assert PLANTED_ID not in table
