@@ -78,11 +78,30 @@ def ensure_audit(conn: psycopg.Connection) -> None:
         conn.execute(DDL)
 
 
-def audit_unit_schemas(conn: psycopg.Connection, schemas: list[str]) -> None:
-    """Let pgaudit see reads of every relation of the unit schemas (SELECT to the audit role)."""
+# The relations of the unit schemas the audit role may not SELECT yet (what GRANT … ON ALL TABLES
+# IN SCHEMA covers: tables, views, materialized and foreign tables). One catalog query for every
+# schema: a GRANT … ON ALL TABLES per schema scans the whole pg_class each time, which is quadratic
+# in the units (a minute at 3,200 units, when nothing is missing).
+MISSING_AUDIT_GRANTS = """
+SELECT n.nspname, c.relname
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'v', 'm', 'f', 'p')
+  AND NOT has_table_privilege(%s, c.oid, 'SELECT')
+ORDER BY 1, 2
+"""
+GRANT_BATCH = 500
+
+
+def audit_unit_schemas(conn: psycopg.Connection, schemas: list[str]) -> int:
+    """Let pgaudit see reads of every relation of the unit schemas (SELECT to the audit role).
+
+    Grants only what is missing (new views, a view recreated by the switch); returns how many."""
+    missing = conn.execute(MISSING_AUDIT_GRANTS, (list(schemas), READ_AUDIT_ROLE)).fetchall()
     role = ident(READ_AUDIT_ROLE)
-    for schema in schemas:
-        conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(ident(schema), role))
+    for i in range(0, len(missing), GRANT_BATCH):
+        names = sql.SQL(", ").join(sql.Identifier(s, r) for s, r in missing[i:i + GRANT_BATCH])  # catalog names
+        conn.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(names, role))
+    return len(missing)
 
 
 def _complete(text: str) -> int:

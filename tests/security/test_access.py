@@ -14,7 +14,7 @@ import pytest
 from support.db import as_role
 
 from pipelines.gates.reconcile import reconciliation_gate
-from pipelines.govern.audit import status, sync_read_audit
+from pipelines.govern.audit import audit_unit_schemas, status, sync_read_audit
 from pipelines.naming import READ_AUDIT_ROLE
 from pipelines.publish import publish
 from pipelines.publish.roles import RoleError
@@ -52,12 +52,15 @@ def test_stray_privileges_of_a_unit_are_revoked_at_the_next_publish(published) -
         c.execute(f"GRANT SELECT ON protected.prot_household_registration TO {VILLAGE}")
         c.execute(f"GRANT SELECT ON {OTHER_VILLAGE}.household_registration TO {VILLAGE}")
         c.execute(f"GRANT EXECUTE ON FUNCTION privacy.token(text) TO {VILLAGE}")
+        c.execute(f"REVOKE SELECT ON {view} FROM {READ_AUDIT_ROLE}")  # its reads would go unaudited
         assert _privileges(c, VILLAGE, view) == {"SELECT", "INSERT", "UPDATE"}
     outcome = _republish(published)
     assert f"INSERT on {view} from {VILLAGE}" in outcome.roles.repaired
     assert f"SELECT on {OTHER_VILLAGE}.household_registration from {VILLAGE}" in outcome.roles.repaired
     with published.connect() as c:
         assert _privileges(c, VILLAGE, view) == {"SELECT"}
+        assert _privileges(c, READ_AUDIT_ROLE, view) == {"SELECT"}  # granted back, and only that
+        assert audit_unit_schemas(c, [VILLAGE, OTHER_VILLAGE]) == 0  # nothing left to grant
         assert not c.execute("SELECT has_schema_privilege(%s, 'protected', 'USAGE')", (VILLAGE,)).fetchone()[0]
         assert _privileges(c, VILLAGE, "protected.prot_household_registration") == set()
         assert _privileges(c, VILLAGE, f"{OTHER_VILLAGE}.household_registration") == set()
